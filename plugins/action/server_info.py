@@ -45,14 +45,9 @@ def unavailable_message(state: Mapping) -> str:
         fixes.append('The WsusService service does not exist: finish the WSUS installation (wsusutil postinstall).')
     elif status.lower() != 'running':
         fixes.append(f'The WsusService service is {status.lower() or "not running"}: start it (Start-Service WsusService).')
-    if 'status 503' in error.lower():
-        # The API's WebException says "HTTP status 503", which the generic hints do not match.
-        fixes.append('The WSUS web service answered 503: the IIS application pool WsusPool is stopped; start it '
-                     '(Start-WebAppPool WsusPool).')
-    else:
-        hint = hint_for(HostScriptError(error, error_type=str(config.get('error_type') or '')))
-        if hint:
-            fixes.append(hint)
+    hint = hint_for(HostScriptError(error, error_type=str(config.get('error_type') or '')))
+    if hint:
+        fixes.append(hint)
     if not fixes:
         fixes.append('Check that WsusService and the IIS site "WSUS Administration" run, and that the account is a local '
                      'administrator.')

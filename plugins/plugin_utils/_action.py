@@ -39,7 +39,11 @@ _HINTS = (
                                                 'and is the WsusService running?'),
     ('unable to connect to the remote server', 'The WSUS API could not reach the WSUS web service: start WsusService '
                                                'and the IIS site "WSUS Administration" (WsusPool).'),
-    ('(503)', 'The WSUS web service answered 503: the IIS application pool WsusPool is stopped; start it.'),
+    # .NET's WebException says "(503) Server Unavailable" or "HTTP status 503", depending on the call.
+    ('(503)', 'The WSUS web service answered 503: the IIS application pool WsusPool is stopped; start it '
+              '(Start-WebAppPool WsusPool).'),
+    ('status 503', 'The WSUS web service answered 503: the IIS application pool WsusPool is stopped; start it '
+                   '(Start-WebAppPool WsusPool).'),
     ('sqlexception', 'SUSDB refused the query: check that the database service (MSSQL$MICROSOFT##WID or the SQL '
                      'Server) runs and that the account may read SUSDB.'),
     ('win32_process.create failed', 'The job runner could not be started; check the WMI service (winmgmt).'),
