@@ -63,7 +63,7 @@ NOT_BOOTSTRAPPED = frozenset(['job_runner'])
 # HostScriptRunner.last_attempts or compares before writing). config_set is not retried: its
 # before/after report would be wrong after a Save() whose answer was lost.
 IDEMPOTENT_OPERATIONS = frozenset([
-    'server_state', 'susdb_query', 'path_info', 'file_hash', 'content_inventory', 'file_read', 'file_write',
+    'server_state', 'susdb_query', 'path_info', 'dir_list', 'file_hash', 'content_inventory', 'file_read', 'file_write',
     'job_start', 'job_poll', 'job_cancel',
 ])
 EXCERPT_CHARS = 2000

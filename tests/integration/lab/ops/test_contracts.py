@@ -74,6 +74,7 @@ def _job_params(call: t.Any) -> t.Dict[str, t.Any]:
 
 SAMPLES: t.Dict[str, t.Callable[[t.Any], t.Dict[str, t.Any]]] = {
     'path_info': lambda call: {'Paths': ['C:\\Windows', 'C:\\nope']},
+    'dir_list': lambda call: {'Path': 'C:\\Windows'},
     'file_hash': lambda call: {'Paths': ['C:\\Windows\\System32\\Robocopy.exe'], 'Algorithms': ['sha1', 'sha256']},
     'content_inventory': lambda call: {'Root': 'C:\\Windows\\System32', 'Algorithms': ['sha256']},
     'file_read': lambda call: {'Path': 'C:\\Windows\\System32\\Robocopy.exe'},
@@ -84,6 +85,9 @@ SAMPLES: t.Dict[str, t.Callable[[t.Any], t.Dict[str, t.Any]]] = {
     'server_state': lambda call: {},
     'config_set': lambda call: {'DownloadExpressPackages': True},
     'susdb_query': lambda call: {'Queries': [{'name': 'n', 'sql': 'SELECT COUNT(*) AS n FROM dbo.tbUpdate', 'params': []}]},
+    'approvals_read': lambda call: {'Updates': 'all'},
+    'approvals_apply': lambda call: {'Groups': [{'key': 'All Computers', 'id': 'A0A08746-4DBE-4A37-9ADF-9E7652C0B421'},
+                                                {'key': 'All Computers/Lab', 'name': 'Lab', 'parent': 'All Computers'}]},
 }
 
 
