@@ -7,7 +7,8 @@ WinRS runs a command through ``cmd.exe`` unless the shell was opened with
 - ``&``, ``&&``, ``||`` and ``|`` between commands, ``^`` escapes and quotes;
 - redirections ``>``, ``>>``, ``<``, ``2>``, ``2>&1`` (``nul`` included);
 - the built-ins a person types at a remote prompt: ``echo``, ``type``, ``cd``, ``set``,
-  ``ver``, ``exit [/b] [n]``, ``rem``, and ``cmd /c`` nesting;
+  ``ver``, ``exit [/b] [n]``, ``rem``, and ``cmd /c`` nesting; ``move [/y] file dest`` for
+  one file (``MoveFileEx`` with replace; the overwrite prompt without ``/y`` is not emulated);
 - everything else as a program found on ``PATH``: an emulated executable runs as a process
   bound to the shell; an unknown name gets cmd.exe's "is not recognized" error (exit code 1).
 
@@ -313,6 +314,36 @@ class Session:
     def _rem(self, rest: str, stdin: bytes) -> None:
         del rest, stdin
 
+    def _move(self, rest: str, stdin: bytes) -> None:
+        """``move [/y | /-y] <file> <destination>`` for a single file, as cmd.exe's built-in."""
+        del stdin
+        words = [w.strip('"') for w in split_words(rest)]
+        switches = [fold(w) for w in words if w.startswith('/')]
+        names = [w for w in words if not w.startswith('/')]
+        if len(names) != 2 or any(sw not in ('/Y', '/-Y') for sw in switches) or any(ch in names[0] for ch in '*?,'):
+            self.stderr.write('The syntax of the command is incorrect.\n')
+            self.errorlevel = 1
+            return
+        fs = self.host.fs
+        source, dest = names
+        try:
+            if not fs.is_file(source, self.cwd):
+                raise WinError(ERROR_FILE_NOT_FOUND, source)
+            if fs.is_dir(dest, self.cwd):
+                dest = str(fs.parse(dest, self.cwd).joinpath(fs.parse(source, self.cwd).name))
+            if fs.exists(dest, self.cwd) and '/Y' not in switches:
+                self.stderr.write('The lab does not emulate move\'s overwrite prompt; pass /Y.\n')
+                self.errorlevel = 1
+                return
+            fs.replace(source, dest, self.cwd)
+        except WinError as exc:
+            self.stderr.write(exc.message + '\n')
+            self.stdout.write('        0 file(s) moved.\n')
+            self.errorlevel = 1
+            return
+        self.stdout.write('        1 file(s) moved.\n')
+        self.errorlevel = 0
+
     def _cmd(self, rest: str, stdin: bytes) -> None:
         """``cmd [/s] [/q] [/d] [/c | /k] line``: run ``line`` in a nested cmd.exe."""
         text = rest.lstrip()
@@ -367,6 +398,7 @@ _BUILTINS: t.Dict[str, t.Callable[[Session, str, bytes], None]] = {
     'VER': Session._ver,   # pylint: disable=protected-access
     'EXIT': Session._exit,   # pylint: disable=protected-access
     'REM': Session._rem,   # pylint: disable=protected-access
+    'MOVE': Session._move,   # pylint: disable=protected-access
 }
 
 
