@@ -108,7 +108,10 @@ def summary(dirs: t.Sequence[int], files: t.Sequence[int], nbytes: t.Sequence[in
     """The job summary table. ``times`` are total, copied, failed, extras (seconds);
     ``speed`` is (bytes per second, megabytes per minute) or None to leave the lines out."""
     def row(label: str, values: t.Sequence[str]) -> str:
-        return '%10s' % label + ''.join('%10s' % v for v in values) + '\n'
+        # Each cell is a space and the value right-aligned in 9: the 10-character columns of
+        # the real table, where a 10-digit byte count (/BYTES, 1 GB and up) still stays apart
+        # from its neighbour, as in robocopy logs of large copies.
+        return '%10s' % label + ''.join(' %9s' % v for v in values) + '\n'
     out = [RULE, '\n',
            row('', ['Total', 'Copied', 'Skipped', 'Mismatch', 'FAILED', 'Extras']),
            row('Dirs :', [str(v) for v in dirs]),

@@ -208,6 +208,13 @@ def test_summary_without_bytes_flag_uses_units():
     assert s.bytes['skipped'] == round(3.9 * 1024) and s.bytes['copied'] == 0
 
 
+def test_byte_counts_wider_than_a_column_are_read_exactly():
+    footer = FOOTER.replace('   Bytes :  10485760  10481664         0         0      4096         0',
+                            '   Bytes : 36146126643 36146122547         0         0      4096         0')
+    s = r.parse_log(HEADER + footer).summary
+    assert s.bytes_exact and s.bytes['total'] == 36146126643 and s.bytes['copied'] == 36146122547 and s.bytes['failed'] == 4096
+
+
 def test_localised_labels_are_read_by_position():
     german = '''
 ------------------------------------------------------------------------------
