@@ -29,7 +29,7 @@ description:
     import a package until that record exists, which enforces Microsoft's order, content
     first and metadata second.
 author:
-  - airgap.wsus contributors
+  - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
   - airgap.wsus.job
   - ansible.builtin.action_common_attributes

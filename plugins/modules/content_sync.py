@@ -29,7 +29,7 @@ description:
     retries, or a fatal error), naming each error robocopy logged (Windows error code, path
     and message). Exit code bits 2 (extra files in O(dest)) and 4 (mismatches) give warnings.
 author:
-  - airgap.wsus contributors
+  - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
   - airgap.wsus.job
   - ansible.builtin.action_common_attributes

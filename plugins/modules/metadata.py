@@ -33,7 +33,7 @@ description:
     C(<work_dir>\state\exports.json). An import is skipped when a package with the same
     SHA-256 was already imported on this host, recorded in C(<work_dir>\state\imports.json).
 author:
-  - airgap.wsus contributors
+  - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
   - airgap.wsus.job
   - airgap.wsus.susdb

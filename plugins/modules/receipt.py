@@ -22,7 +22,7 @@ description:
     older than the last one this server confirmed.
   - Running it again for the same bundle and the same content leaves the receipt as it is.
 author:
-  - airgap.wsus contributors
+  - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
   - airgap.wsus.job
   - ansible.builtin.action_common_attributes
