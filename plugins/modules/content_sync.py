@@ -44,7 +44,7 @@ attributes:
   check_mode:
     support: full
     details: Runs robocopy with C(/L), which lists what would be copied without copying, and
-      reports the count and bytes in RV(files) and RV(bytes). RV(changed) says whether a real
+      reports the count and bytes in RV(files) and RV(bytes). C(changed) says whether a real
       run would copy (or, with O(mode=mirror), delete) anything.
   diff_mode:
     support: none

@@ -49,7 +49,7 @@ attributes:
   check_mode:
     support: full
     details: Runs every check (administrator, free space, the package, the order guard, the
-      export and import records) and reports whether WsusUtil would run (RV(changed)) or why not
+      export and import records) and reports whether WsusUtil would run (C(changed)) or why not
       (RV(skipped_reason)), without running it.
   diff_mode:
     support: none

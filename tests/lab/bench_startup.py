@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: how long one emulated WSUS host takes to start with a big catalog.
 
     python tests/lab/bench_startup.py                       # 20,000 updates, 5,000 files
