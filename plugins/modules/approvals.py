@@ -48,7 +48,7 @@ description:
   - This is an action plugin. It runs on the controller and reaches the host through the
     host's own connection (C(ansible.builtin.winrm) or C(ansible.builtin.psrp)).
 author:
-  - airgap.wsus contributors
+  - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
   - airgap.wsus.susdb
   - ansible.builtin.action_common_attributes

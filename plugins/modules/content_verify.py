@@ -30,12 +30,12 @@ description:
     again, so files copied in since are counted. The module waits, up to O(timeout), until
     WSUS reports exactly the missing and damaged files as not ready. Progress shows at C(-v).
     Microsoft says this check can take hours on a large server.
-  - Changes nothing except with O(reset=true), which is the only case that reports
-    RV(changed).
+  - Changes nothing except with O(reset=true), which is the only case that reports a
+    change.
   - This is an action plugin. It runs on the controller and reaches the host through the
     host's own connection (C(ansible.builtin.winrm) or C(ansible.builtin.psrp)).
 author:
-  - airgap.wsus contributors
+  - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
   - airgap.wsus.susdb
   - airgap.wsus.job
@@ -50,7 +50,7 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: Verifies as usual, but does not run C(WsusUtil.exe reset); RV(changed) says whether it would have.
+    details: Verifies as usual, but does not run C(WsusUtil.exe reset); the task reports the change it would have made.
   diff_mode:
     support: none
   platform:

@@ -64,7 +64,7 @@ NOT_BOOTSTRAPPED = frozenset(['job_runner'])
 # before/after report would be wrong after a Save() whose answer was lost.
 IDEMPOTENT_OPERATIONS = frozenset([
     'server_state', 'susdb_query', 'path_info', 'dir_list', 'file_hash', 'content_inventory', 'file_read', 'file_write',
-    'job_start', 'job_poll', 'job_cancel',
+    'job_start', 'job_poll', 'job_cancel', 'approvals_read',
 ])
 EXCERPT_CHARS = 2000
 _NAME_RE = re.compile(r'^[a-z][a-z0-9_]*$')
