@@ -16,6 +16,9 @@ from ansible_collections.airgap.wsus.plugins.plugin_utils import _susdb as s
 from ansible_collections.airgap.wsus.plugins.plugin_utils._errors import MissingLibraryError, UsageError
 
 QUERIES = s.list_queries()
+# The queries the small schema below models. Every query, these included, also runs against the
+# lab's full SUSDB in tests/integration/lab/wsus/test_collection_sql.py.
+MODELLED = [name for name in QUERIES if not name.startswith(('approval', 'target_', 'update_approvals', 'update_catalog'))]
 FORBIDDEN = (r'\bTOP\b', r'\bISNULL\s*\(', r'\bGETDATE\s*\(', r'\bNOLOCK\b', r'\(\s*MAX\s*\)', r'\bSET\s+NOCOUNT\b',
              r'\bCONVERT\s*\(', r'\bLIMIT\b', r'\bIIF\s*\(', r'\w+\.\w+\.\w+\.\w+')
 
@@ -148,7 +151,7 @@ def test_query_is_one_portable_select(name):
     assert ';' not in query.sql
 
 
-@pytest.mark.parametrize('name', QUERIES)
+@pytest.mark.parametrize('name', MODELLED)
 def test_query_runs_on_sqlite_with_declared_columns(executor, name):
     query = s.load_query(name)
     args = [GUIDS[1]] * len(query.parameters)
@@ -341,7 +344,7 @@ def test_both_executors_give_the_same_rows(susdb_file):
         return {'results': results, 'server': 'x', 'database': 'y'}
 
     via_host = s.HostExecutor(run_script)
-    for name in QUERIES:
+    for name in MODELLED:
         query = s.load_query(name)
         call = query.bind(*([GUIDS[1]] * len(query.parameters)))
         assert via_host.run([call])[name] == direct.run([call])[name]
