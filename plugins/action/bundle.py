@@ -39,6 +39,7 @@ from ansible_collections.airgap.wsus.plugins.action.server_info import CONTENT_F
 from ansible_collections.airgap.wsus.plugins.plugin_utils import (_argspec, _bundle_layout, _bundle_records, _bundle_verify, _content_sync, _delta,
                                                                   _jobs, _manifest, _parity, _receipt, _robocopy, _sequence, _signing,
                                                                   _sizes, _volumes, _winpath)
+from ansible_collections.airgap.wsus.plugins.plugin_utils import _approvals, _bundle_approvals
 from ansible_collections.airgap.wsus.plugins.plugin_utils._action import AirgapWsusAction
 from ansible_collections.airgap.wsus.plugins.plugin_utils._errors import AirgapWsusError
 
@@ -64,6 +65,7 @@ OPTIONS = {
     'volumes': {'type': 'list', 'elements': 'str'},
     'destination': {'type': 'str', 'required': True},
     'package': {'type': 'str'},
+    'approvals': {'type': 'str'},
     'content_dir': {'type': 'str'},
     'receipts': {'type': 'list', 'elements': 'str', 'default': []},
     'full': {'type': 'bool', 'default': False},
@@ -303,7 +305,15 @@ def facts_of(volumes, summary) -> dict:
                      'bytes': v.manifest['totals']['volume_bytes'], 'package': v.manifest['package']['volume'] == v.manifest['volume']['index']}
                     for v in sorted(volumes, key=lambda v: v.manifest['volume']['index'])],
         'package_path': package_location(volumes, summary), 'package_sha256': summary['package']['sha256'],
+        **approvals_facts(volumes),
     }
+
+
+def approvals_facts(volumes) -> dict:
+    """``approvals`` (the manifest's section, or None) and ``approvals_path`` (the document on the host, when volume 1 was given)."""
+    doc = volumes[0].manifest['approvals']
+    folder = next((v.folder for v in volumes if _bundle_approvals.on_volume(v.manifest)), None)
+    return {'approvals': doc, 'approvals_path': _bundle_approvals.host_path(folder, doc) if doc and folder else None}
 
 
 def copy_args(args: dict, work_dir: str, files: list) -> dict:
@@ -453,7 +463,7 @@ class ActionModule(BundleAction):
             return Builder(self, args, destination, work_dir).run()
         if not args.get('path') and not args.get('volumes'):
             raise AirgapWsusError(f'state={args["state"]} needs the bundle: give path (the bundle folder) or volumes (its volume folders)')
-        for option in ('package', 'volume_size', 'signing_key'):
+        for option in ('package', 'approvals', 'volume_size', 'signing_key'):
             if args.get(option):
                 raise AirgapWsusError(f'{option} is for state=built only; on the import side give path or volumes, and verify_keys')
         return Importer(self, args, destination, work_dir).run()
@@ -472,6 +482,8 @@ class Builder:
         self.runner = action.host_runner()
         self.warnings: list = []
         self.check_mode = action.check_mode
+        # The approvals document to carry (read_approvals), or None.
+        self.approvals: dict | None = None
 
     def run(self) -> dict:
         args = self.args
@@ -494,6 +506,8 @@ class Builder:
             raise AirgapWsusError(f'package: {exc}; rename the package to a plain name such as export.xml.gz') from None
         if _winpath.is_within(package, root):
             raise AirgapWsusError(f'package {package} lies inside the transfer folder {root}; export the package elsewhere (it is copied in)')
+        if args.get('approvals'):
+            self.approvals = self.read_approvals(win_path(args['approvals'], 'approvals'))
 
         state = read_server(self.runner)
         config = state['config']
@@ -554,7 +568,8 @@ class Builder:
         if existing is not None:
             return self.sealed(existing, history, plan, basis, delta, package_sha256, package_size, path)
         try:
-            packing = _volumes.pack(delta['files'], volume_size, package_size, file_system=path_info.get('file_system'))
+            packing = _volumes.pack(delta['files'], volume_size, package_size, file_system=path_info.get('file_system'),
+                                    header_bytes=_volumes.MANIFEST_HEADER_BYTES + (self.approvals['space'] if self.approvals else 0))
         except _volumes.VolumeError as exc:
             raise AirgapWsusError(exc.message) from None
         result = {'changed': True, 'bundle_id': None, 'bundle_path': path, 'sequence': plan['sequence'], 'base': plan['base'], 'settings': settings,
@@ -562,7 +577,8 @@ class Builder:
                   'volumes': [{'folder': _winpath.join(path, _manifest.volume_folder(v['index'])),
                                'label': _manifest.volume_label(v['index'], packing['count']), 'files': v['file_count'], 'bytes': v['bytes'],
                                'package': v['package']} for v in packing['volumes']],
-                  'package_path': _winpath.join(path, _manifest.volume_folder(packing['package_volume']), METADATA_FOLDER, package_name)}
+                  'package_path': _winpath.join(path, _manifest.volume_folder(packing['package_volume']), METADATA_FOLDER, package_name),
+                  'approvals': self.approvals_section(), 'approvals_path': self.approvals_target(path)}
         stale = [folder for index, folder in found if index > packing['count']]
         if stale:
             self.warnings.append(f'{path} holds {", ".join(stale)} beyond this bundle\'s {packing["count"]} volume(s), left by an '
@@ -585,13 +601,14 @@ class Builder:
 
         copies = self.copy(packing, content_dir, package, path, content_info, path_info)
         entries = self.hash_copies(packing, path, package_rel, package_sha256, package_size)
+        self.put_approvals(path)
         bundle_id = str(uuid.uuid4())
         created = now_text()
         package_doc = {'path': package_rel, 'size': package_size, 'sha256': package_sha256, 'volume': packing['package_volume']}
         try:
             manifests = _manifest.build_manifests(bundle_id=bundle_id, created=created, source=source, settings=settings,
                                                   destination=self.destination, sequence=plan['sequence'], base=plan['base'],
-                                                  basis=basis_summary, package=package_doc, volumes=entries)
+                                                  basis=basis_summary, package=package_doc, volumes=entries, approvals=self.approvals_section())
         except _manifest.ManifestError as exc:
             raise AirgapWsusError(f'the bundle could not be described: {exc}') from None
         for volume, manifest in zip(packing['volumes'], manifests):
@@ -685,6 +702,9 @@ class Builder:
         if existing is None or existing[1]['bundle_id'] != history['bundle_id']:
             # The medium no longer holds it (carried away, or a fresh medium): build the next one.
             return None
+        if self.approvals is not None and existing[0][0].manifest['approvals'] != self.approvals_section():
+            # Approvals or declines changed on their own: they travel in a bundle of their own.
+            return None
         volumes, summary = existing
         facts = facts_of(volumes, summary)
         facts.update(changed=False, bundle_path=history['path'], plan=plan_from_manifests(volumes),
@@ -728,7 +748,8 @@ class Builder:
         if history is not None and summary['bundle_id'] == history['bundle_id']:
             raise AirgapWsusError(f'path {path} holds bundle {summary["bundle_id"]} (sequence {summary["sequence"]}), built from another '
                                   'package than the one given now; give a new path for the next bundle')
-        if same_plan(summary, volumes, plan['sequence'], plan['base'], package_sha256, delta) and summary['package']['size'] == package_size:
+        if same_plan(summary, volumes, plan['sequence'], plan['base'], package_sha256, delta) and summary['package']['size'] == package_size \
+                and volumes[0].manifest['approvals'] == self.approvals_section():
             # The build sealed the bundle but stopped before it recorded it: record it now.
             facts['changed'] = True
             if not self.check_mode:
@@ -739,6 +760,46 @@ class Builder:
         raise AirgapWsusError(f'path {path} already holds bundle {summary["bundle_id"]} (sequence {summary["sequence"]}, destination '
                               f'{summary["destination"]}), sealed; give a new path for the next bundle (or delete that folder if it was '
                               'never carried to the import side)')
+
+    # -- approvals
+
+    def read_approvals(self, document: str) -> dict:
+        """The approvals document at ``document`` on the host and its signature, with the manifest's section for it."""
+        data = read_file(self.runner, document, 'the approvals document')
+        if data is None:
+            raise AirgapWsusError(f'the approvals document {document} does not exist on the host; export it first '
+                                  '(airgap.wsus.approvals state=exported), or leave approvals out')
+        signature = read_file(self.runner, document + _bundle_approvals.SIGNATURE_SUFFIX, 'the approvals signature',
+                              max_bytes=_signing.MAX_SIGNATURE_FILE_BYTES + 1)
+        try:
+            section = _bundle_approvals.section(data)
+        except _approvals.ApprovalsError as exc:
+            raise AirgapWsusError(f'approvals: {document} is not an approvals document this collection wrote ({exc}); export it again '
+                                  '(airgap.wsus.approvals state=exported)') from None
+        return {'section': section, 'data': data, 'signature': signature,
+                'space': _bundle_approvals.space(len(data), None if signature is None else len(signature))}
+
+    def approvals_section(self) -> dict | None:
+        return self.approvals['section'] if self.approvals else None
+
+    def approvals_target(self, path: str) -> str | None:
+        """Where the approvals document goes in bundle ``path`` (volume 1), or None without one."""
+        if self.approvals is None:
+            return None
+        return _bundle_approvals.host_path(_winpath.join(path, _manifest.volume_folder(_bundle_approvals.VOLUME)), self.approvals['section'])
+
+    def put_approvals(self, path: str) -> None:
+        """Write the approvals document and its signature into volume 1 of bundle ``path``, and check the copy on the medium."""
+        if self.approvals is None:
+            return
+        target = self.approvals_target(path)
+        write_file(self.runner, target, self.approvals['data'])
+        if self.approvals['signature'] is not None:
+            write_file(self.runner, target + _bundle_approvals.SIGNATURE_SUFFIX, self.approvals['signature'])
+        seen = hash_files(self.runner, [target])[0]
+        if seen.get('size') != self.approvals['section']['size'] or str(seen.get('sha256') or '').lower() != self.approvals['section']['sha256']:
+            raise AirgapWsusError(f'the bundle was not sealed: {target} differs from the approvals document after it was written; check the '
+                                  'medium and run the task again. The export history was not changed')
 
     # -- work
 
@@ -903,7 +964,7 @@ class Importer:
         """Presence, size and (with ``verify_hashes``) SHA-256 and SHA-1 of every file of every volume: one call per volume."""
         problems = []
         for volume in volumes:
-            expected = _bundle_verify.expected_files(volume.manifest)
+            expected = _bundle_verify.expected_files(volume.manifest) + _bundle_approvals.expected(volume.manifest)
             paths = [_winpath.join(volume.folder, item.relpath()) for item in expected]
             if self.args['verify_hashes']:
                 observed = hash_files(self.runner, paths)

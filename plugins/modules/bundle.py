@@ -28,6 +28,11 @@ description:
     records that the content of this package is in place. M(airgap.wsus.metadata) refuses to
     import a package until that record exists, which enforces Microsoft's order, content
     first and metadata second.
+  - WsusUtil carries no approvals. With O(approvals), the approvals document that
+    M(airgap.wsus.approvals) exported travels in the bundle too (volume 1, folder C(approvals)),
+    described in the signed manifests by its size, SHA-256 and counts, and O(state=verified)
+    and O(state=deployed) check it with the rest and return its path (RV(approvals_path)) for
+    M(airgap.wsus.approvals) with C(state=applied).
 author:
   - airgap.wsus contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -97,6 +102,17 @@ options:
       - With O(state=built), the WsusUtil package that M(airgap.wsus.metadata) exported on this
         server. It is copied into the C(metadata) folder of one volume under its own file name,
         which must be a plain ASCII name such as C(export.xml.gz).
+    type: str
+  approvals:
+    description:
+      - With O(state=built), the approvals document that M(airgap.wsus.approvals) with
+        C(state=exported) wrote on this server, such as C(D:\WSUS\airgap-wsus-approvals.json).
+        It is copied, with its signature (the same path with C(.sig) appended) when there is
+        one, into volume 1 as C(approvals\approvals.json), and the manifests record its size,
+        SHA-256 and counts.
+      - When only the approvals changed since the last bundle (the same package, no file to
+        send), a new bundle is built to carry them.
+      - Without it the bundle carries no approvals (the manifests' C(approvals) is null).
     type: str
   content_dir:
     description:
@@ -194,6 +210,7 @@ seealso:
   - module: airgap.wsus.metadata
   - module: airgap.wsus.receipt
   - module: airgap.wsus.content_sync
+  - module: airgap.wsus.approvals
 """
 
 EXAMPLES = r"""
@@ -202,12 +219,19 @@ EXAMPLES = r"""
     state: exported
     package: D:\airgap\export.xml.gz
 
-- name: Build the bundle for plant-a on the USB drive, based on plant-a's last receipt
+- name: Export the approvals, which WsusUtil does not carry
+  airgap.wsus.approvals:
+    state: exported
+    path: D:\airgap\approvals.json
+    signing_key: "{{ airgap_signing_key }}"
+
+- name: Build the bundle for plant-a on the USB drive, based on plant-a's last receipt, with the approvals
   airgap.wsus.bundle:
     state: built
     path: E:\airgap
     destination: plant-a
     package: D:\airgap\export.xml.gz
+    approvals: D:\airgap\approvals.json
     receipts: [E:\airgap\receipts]
     signing_key: "{{ airgap_signing_key }}"
 
@@ -235,6 +259,13 @@ EXAMPLES = r"""
     state: imported
     package: "{{ deployed.package_path }}"
   when: not deployed.already_imported
+
+- name: And apply the approvals it carries
+  airgap.wsus.approvals:
+    state: applied
+    path: "{{ deployed.approvals_path }}"
+    verify_keys: ["{{ airgap_verify_key }}"]
+  when: not deployed.already_imported and deployed.approvals_path
 """
 
 RETURN = r"""
@@ -314,6 +345,21 @@ package_sha256:
   description: SHA-256 of the metadata package.
   returned: always
   type: str
+approvals:
+  description:
+    - The manifests' C(approvals) section, C(path) (relative to volume 1), C(size), C(sha256) and C(counts) (C(groups),
+      C(updates), C(approvals), C(declines)), or null when the bundle carries no approvals document.
+  returned: always
+  type: dict
+  sample: {"path": "approvals/approvals.json", "size": 18234, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+           "counts": {"groups": 6, "updates": 120, "approvals": 150, "declines": 9}}
+approvals_path:
+  description:
+    - The approvals document inside the bundle on the host, for M(airgap.wsus.approvals) with C(state=applied).
+    - Null when the bundle carries none, or when volume 1 was not given.
+  returned: always
+  type: str
+  sample: E:\\airgap\\plant-a-000005\\volume-01\\approvals\\approvals.json
 already_imported:
   description: With O(state=verified) or O(state=deployed), true when this server already imported this bundle; nothing was done.
   returned: when O(state) is V(verified) or V(deployed)

@@ -27,11 +27,16 @@ SCHEMA = 'airgap.wsus.bundle/1'
 SCHEMA_PREFIX = 'airgap.wsus.bundle/'
 # 1,000,000 entries take about 130 MB; the default leaves room for about two million.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-# The manifest is at most 3 levels deep (object > files > entry); approvals may add up to 3 more.
+# The manifest is 3 levels deep (object > files > entry, object > approvals > counts). The limit is the 6
+# levels documented since the first version, when the approvals section was still free-form.
 MAX_DEPTH = 6
 MAX_TEXT = 256
 MAX_PATH_LENGTH = 1024
 BASIS_KINDS = ('receipt', 'previous_bundle', 'full')
+# The approvals document (airgap.wsus.approvals) a bundle may carry: in volume 1, under this folder.
+APPROVALS_FOLDER = 'approvals'
+APPROVALS_KEYS = ('path', 'size', 'sha256', 'counts')
+APPROVALS_COUNTS = ('groups', 'updates', 'approvals', 'declines')
 
 _KEYS = ('schema', 'bundle_id', 'created', 'source', 'settings', 'destination', 'sequence', 'base', 'basis',
          'volume', 'package', 'files', 'totals', 'approvals')
@@ -279,8 +284,31 @@ def _validate_header(doc):
     totals = check_object(doc['totals'], 'totals', ('volume_files', 'volume_bytes', 'files', 'bytes'))
     for key in ('volume_files', 'volume_bytes', 'files', 'bytes'):
         check_count(totals[key], f'totals.{key}')
-    if doc['approvals'] is not None and not isinstance(doc['approvals'], (dict, list)):
-        raise ManifestError('approvals must be null, an object or a list')
+    validate_approvals(doc['approvals'])
+
+
+def validate_approvals(section):
+    """Return the manifest's ``approvals`` section when it is ``null`` (no approvals travel) or describes the document.
+
+    The document is ``{path, size, sha256, counts}``: a safe path in volume 1's ``approvals``
+    folder, its size (at least 1) and SHA-256, and the number of ``groups``, ``updates``,
+    ``approvals`` and ``declines`` it holds, so the signed manifest vouches for its bytes.
+    """
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ManifestError(f'approvals must be null or an object {{path, size, sha256, counts}}, not {type(section).__name__}')
+    check_object(section, 'approvals', APPROVALS_KEYS)
+    path = validate_content_relpath(section['path'], 'approvals.path')
+    if path.split('/', 1)[0].lower() != APPROVALS_FOLDER or '/' not in path:
+        raise ManifestError(f'approvals.path {path!r:.300} must lie in the volume\'s {APPROVALS_FOLDER} folder ({APPROVALS_FOLDER}/approvals.json)')
+    check_count(section['size'], 'approvals.size', 1)
+    if not is_sha256(section['sha256']):
+        raise ManifestError('approvals.sha256 must be 64 lower-case hex digits')
+    counts = check_object(section['counts'], 'approvals.counts', APPROVALS_COUNTS)
+    for key in APPROVALS_COUNTS:
+        check_count(counts[key], f'approvals.counts.{key}')
+    return section
 
 
 def _scan_files_fast(files):

@@ -43,7 +43,7 @@ def test_plans_change_nothing_then_a_cycle_carries_catalog_and_content_then_only
     assert report['status'] == 'succeeded' and bundle['sequence'] == 1 and bundle['base'] == 'full'
     assert bundle['path'] == rh.TRANSFER + '\\plant-a-000001'
     assert report['moved']['files'] == len(exported) and report['moved']['bytes'] == sum(exported.values())
-    assert [entry['number'] for entry in report['steps']] == ['1', '2', '3', '4']
+    assert [entry['number'] for entry in report['steps']] == ['1', '2', '2b', '3', '4']
     assert all(entry['status'] == 'ok' and entry['duration'] >= 0 for entry in report['steps'])
     assert report['metadata']['exported'] is True and report['metadata']['sha256'] == bundle['package_sha256']
     on_medium = rh.tree(lab, bundle['path'] + '\\volume-01\\WsusContent')
@@ -67,7 +67,7 @@ def test_plans_change_nothing_then_a_cycle_carries_catalog_and_content_then_only
     rh.run_import(lab)
     report = rh.latest_report(lab, 'import', pb.IMPORT)
     assert report['status'] == 'succeeded', report['failed_step']
-    assert [entry['number'] for entry in report['steps']] == ['1', '2', '3', '4+5', '6', '7', '8', '9']
+    assert [entry['number'] for entry in report['steps']] == ['1', '2', '3', '4+5', '6', '6b', '7', '8', '9']
     assert rh.catalog(lab, pb.IMPORT) == rh.catalog(lab, pb.EXPORT)
     assert rh.content(lab, pb.IMPORT) == exported
     assert report['counts']['before']['updates'] == 0 and report['counts']['after']['updates'] == len(rh.catalog(lab, pb.EXPORT))

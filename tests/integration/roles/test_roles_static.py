@@ -33,6 +33,17 @@ REPORT = {
                'informational': [{'setting': 'products', 'export': ['Windows 10'], 'import': [], 'note': HOSTILE}]},
     'counts': {'before': {'updates': 0}, 'after': {'updates': 200}},
     'receipt': {'id': 'receipt-' + HOSTILE, 'path': None, 'last_sequence': 3, 'inventory_count': 5, 'missing_count': 0},
+    'approvals': {'enabled': True, 'path': 'E:\\' + HOSTILE, 'prune': True, 'applied': True, 'changed': True,
+                  'document': {'sha256': 'cd' * 32, 'counts': {'groups': 3, 'updates': 4, 'approvals': 2, 'declines': 1}},
+                  'approved': 2, 'approvals_removed': 1, 'declined': 1, 'undeclined': 0,
+                  'groups_created': ['All Computers/new-' + HOSTILE], 'groups_deleted': ['All Computers/old-' + HOSTILE],
+                  'unchanged': {'groups': 1, 'approvals': 0, 'declines': 0}, 'skipped': 1, 'skipped_reasons': {'not_in_catalog': 1},
+                  'skipped_items': [{'kind': 'approval', 'update_id': 'id-' + HOSTILE, 'revision': 2, 'kb': 'KB' + HOSTILE,
+                                     'title': 'title-' + HOSTILE, 'group': 'All Computers/' + HOSTILE, 'action': 'install',
+                                     'reason_code': 'not_in_catalog', 'reason': 'reason-' + HOSTILE}],
+                  'failed_items': [{'op': 'approve', 'update_id': 'x', 'group': 'g', 'error': 'error-' + HOSTILE}]},
+    'content_verify': {'approved_files': 10, 'present_files': 7, 'missing': 2, 'corrupt': 1, 'missing_bytes': 3000, 'hashed': True,
+                       'files': ['0A/missing-' + HOSTILE, '0B/damaged.cab'], 'content_dir': 'D:\\' + HOSTILE},
     'warnings': [HOSTILE, 'a second warning'],
     'reports': {'json': '/reports/' + HOSTILE + '.json', 'html': '/reports/x.html'},
 }
@@ -95,6 +106,11 @@ def test_html_report_escapes_every_value_and_loads_nothing_from_outside(local_ru
     assert 'bundle-&lt;script&gt;' in html and 'receipt-&lt;script&gt;' in html
     assert 'Stopped at step 6. Metadata import' in html
     assert '4.7 GB (4700000000 bytes)' in html
+    for escaped in ('new-&lt;script&gt;', 'old-&lt;script&gt;', 'id-&lt;script&gt;', 'KB&lt;script&gt;', 'title-&lt;script&gt;',
+                    'reason-&lt;script&gt;', 'error-&lt;script&gt;', '0A/missing-&lt;script&gt;'):
+        assert escaped in html, escaped
+    assert '1 (1 not in catalog)' in html and 'The first 2 of 3 missing or damaged files' in html
+    assert 'None' not in html
     for outside in ('src=', 'href=', 'url(', '@import', '<link', '<img'):
         assert outside not in html, outside
 
