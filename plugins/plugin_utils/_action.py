@@ -101,8 +101,6 @@ class AirgapWsusAction(ActionBase):
             result.update(self.execute(args, task_vars))
         except HostUnreachableError as exc:
             result.update(unreachable=True, msg=exc.message)
-        except AnsibleConnectionFailure as exc:
-            result.update(unreachable=True, msg=f'the connection to the host failed: {exc}')
         except HostScriptError as exc:
             hint = hint_for(exc)
             result.update(failed=True, msg=f'{exc.message} {hint}'.strip())
@@ -111,7 +109,34 @@ class AirgapWsusAction(ActionBase):
             result.update(failed=True, msg=f'internal error in airgap.wsus (please report it): {exc.message}')
         except (MissingLibraryError, AirgapWsusError) as exc:
             result.update(failed=True, msg=exc.message)
+        except Exception as exc:  # pylint: disable=broad-except  # sorted below; anything else propagates unchanged
+            if _host_script.credentials_rejected(exc):
+                # A failure, not "unreachable": the host answered, and a failed task can be rescued, so a
+                # role records the step and writes its report (an unreachable result in a no_log task
+                # shows nothing at all).
+                result.update(failed=True, msg=self.credentials_message(exc))
+            elif _host_script.certificate_rejected(exc):
+                result.update(unreachable=True, msg=f'the connection to the host failed: the controller does not trust its HTTPS certificate '
+                                                    f'({str(exc).strip()[:300]}). Give the CA that issued it in ansible_winrm_ca_trust_path '
+                                                    '(a PEM file or folder), or connect by the name the certificate was issued to')
+            elif isinstance(exc, AnsibleConnectionFailure):
+                result.update(unreachable=True, msg=f'the connection to the host failed: {exc}')
+            else:
+                raise
         return self._scrub(result)
+
+    def credentials_message(self, exc: BaseException) -> str:
+        """The message for credentials the host refused: whose, and what to check."""
+        user = None
+        try:
+            user = self._connection.get_option('remote_user')
+        except Exception:  # pylint: disable=broad-except  # a connection without the option still gets a message
+            user = getattr(self._play_context, 'remote_user', None)
+        who = f'the account {user}' if user else 'the account'
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        return (f'{self._play_context.remote_addr or "the host"} refused the credentials of {who} ({first}). Check ansible_user and '
+                'ansible_password (or the machine credential in AWX): the password may have changed or the account may be locked '
+                'out or disabled. Then run again: a detached job this task started keeps running and is re-attached')
 
     def execute(self, args: dict, task_vars: dict) -> dict:
         """Do the module's work with validated ``args``; return result keys."""

@@ -22,6 +22,7 @@ import json
 import os
 import pkgutil
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ try:
 except ImportError:  # pragma: no cover - requests comes with pywinrm and pypsrp
     _requests_exceptions = None
 
+_CERTIFICATE_FAILURE_RE = re.compile(r'CERTIFICATE_VERIFY_FAILED|certificate verify failed|WRONG_VERSION_NUMBER|SSLCertVerificationError')
 _REQUESTS_DROPPED = () if _requests_exceptions is None else (
     _requests_exceptions.ConnectionError, _requests_exceptions.Timeout, _requests_exceptions.ChunkedEncodingError)
 
@@ -58,13 +60,14 @@ BOOTSTRAP = 'bootstrap'
 NOT_BOOTSTRAPPED = frozenset(['job_runner'])
 # Operations that can be sent again after a dropped connection without changing the outcome:
 # reads, polls, job_start (idempotent by job id: a second call re-attaches), job_cancel
-# (killing twice is killing once) and file_write (atomic; the same content twice is unchanged,
+# (killing twice is killing once), digest_write and file_copy (atomic, and the same inputs give
+# the same bytes) and file_write (atomic; the same content twice is unchanged,
 # but then reports changed: false, so a caller that reports changes checks
 # HostScriptRunner.last_attempts or compares before writing). config_set is not retried: its
 # before/after report would be wrong after a Save() whose answer was lost.
 IDEMPOTENT_OPERATIONS = frozenset([
-    'server_state', 'susdb_query', 'path_info', 'dir_list', 'file_hash', 'content_inventory', 'file_read', 'file_write',
-    'job_start', 'job_poll', 'job_cancel', 'approvals_read',
+    'server_state', 'susdb_query', 'path_info', 'dir_list', 'file_hash', 'content_inventory', 'content_delta', 'file_read',
+    'file_write', 'file_copy', 'digest_write', 'job_start', 'job_poll', 'job_cancel', 'approvals_read',
 ])
 EXCERPT_CHARS = 2000
 _NAME_RE = re.compile(r'^[a-z][a-z0-9_]*$')
@@ -341,8 +344,12 @@ def is_connection_error(exc: BaseException) -> bool:
     Ansible's ``winrm`` plugin raises ``AnsibleConnectionFailure`` for connect errors and HTTP
     timeouts but lets ``requests`` connection errors, pywinrm transport errors and WS-Management
     faults through; ``psrp`` wraps some in ``AnsibleConnectionFailure`` too. Credentials that
-    are rejected (HTTP 401) are not a dropped connection: retrying cannot help.
+    are rejected (HTTP 401) are not a dropped connection: retrying cannot help. Nor is a
+    certificate the controller does not trust: ``requests`` raises it as a ``ConnectionError``
+    too, but it fails the same way for as long as the retry window lasts.
     """
+    if certificate_rejected(exc):
+        return False
     for item in _exception_chain(exc):
         if isinstance(item, HostScriptError):
             return False
@@ -370,6 +377,40 @@ def is_connection_error(exc: BaseException) -> bool:
             return True
         if isinstance(item, AnsibleError) and any(m in str(item).lower() for m in _CONNECTION_MESSAGES):
             return True
+    return False
+
+
+def certificate_rejected(exc: BaseException) -> bool:
+    """Return whether ``exc`` means the controller refused the host's HTTPS certificate (or its TLS handshake)."""
+    for item in _exception_chain(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return True
+        if _CERTIFICATE_FAILURE_RE.search(str(item)):
+            return True
+    return False
+
+
+def credentials_rejected(exc: BaseException) -> bool:
+    """Return whether ``exc`` means the host refused the account's credentials (HTTP 401).
+
+    Ansible's ``winrm`` plugin says so in an ``AnsibleConnectionFailure`` when it connects;
+    pywinrm raises ``InvalidCredentialsError`` (or a 401 transport error) when a password
+    changes while a shell is open; pypsrp raises ``AuthenticationError``. Retrying cannot help,
+    and the host itself is up.
+    """
+    for item in _exception_chain(exc):
+        if 'credentials were rejected' in str(item):
+            return True
+        psrp_auth = getattr(_psrp_exceptions, 'AuthenticationError', None) if _psrp_exceptions is not None else None
+        if psrp_auth is not None and isinstance(item, psrp_auth):
+            return True
+        if _winrm_exceptions is not None:
+            invalid = getattr(_winrm_exceptions, 'InvalidCredentialsError', None)
+            if invalid is not None and isinstance(item, invalid):
+                return True
+            transport = getattr(_winrm_exceptions, 'WinRMTransportError', None)
+            if transport is not None and isinstance(item, transport) and getattr(item, 'code', None) == 401:
+                return True
     return False
 
 

@@ -373,7 +373,8 @@ class JobResult:
             return (f'{self.kind} job {self.job_id} is still running after the timeout and was left running, as asked; '
                     'run the task again to re-attach and keep waiting')
         if self.timed_out:
-            return f'{self.kind} job {self.job_id} did not finish within the timeout and was cancelled'
+            return (f'{self.kind} job {self.job_id} did not finish within the timeout and was cancelled; raise timeout (0 means '
+                    'no limit) and run the task again')
         if self.state == 'lost':
             return (f'{self.kind} job {self.job_id} lost its runner (killed, or the host restarted) before it recorded an end; '
                     'run the task again to start it anew')

@@ -89,6 +89,24 @@ def _unique_pairs(pairs):
     return result
 
 
+def _outside_strings(skeleton: bytes, chunk: int = 1 << 20) -> bytes:
+    """``skeleton`` (structure characters and quotes only) without what lies between quotes.
+
+    Split a chunk at a time: splitting the whole document at every quote makes a list entry per
+    quote, and a hostile document of ``{"a":{"a":...`` within the size limit has tens of millions
+    of quotes (8 bytes each, several times the document). Whether a chunk starts inside a string
+    follows from the count of quotes before it.
+    """
+    kept = bytearray()
+    inside = False
+    for start in range(0, len(skeleton), chunk):
+        pieces = skeleton[start:start + chunk].split(b'"')
+        kept += b''.join(pieces[1::2] if inside else pieces[0::2])
+        if len(pieces) % 2 == 0:
+            inside = not inside
+    return bytes(kept)
+
+
 def check_depth(data: bytes, max_depth: int, what: str = 'manifest') -> None:
     """Raise :class:`ManifestError` when JSON ``data`` nests arrays or objects deeper than ``max_depth``.
 
@@ -101,7 +119,7 @@ def check_depth(data: bytes, max_depth: int, what: str = 'manifest') -> None:
         data = data.replace(b'\\\\', b'').replace(b'\\"', b'')
     skeleton = data.translate(None, _KEEP_STRUCTURE)
     if b'"' in skeleton:
-        skeleton = b''.join(skeleton.split(b'"')[0::2])
+        skeleton = _outside_strings(skeleton)
     for _level in range(max_depth):
         if not skeleton:
             return

@@ -257,6 +257,16 @@ def tail_lines(text: str, count: int = TAIL_LINES) -> list[str]:
     return [line for line in lines if line.strip()][-count:]
 
 
+# What to do after a failed WsusUtil run, said before the log tail (which can be long).
+RUN_FAILURE_FIXES = {
+    'export': 'Fix the cause the log names (free space, SUSDB, the Update Service), then run the task again: the previous '
+              'package stays as it was until an export succeeds',
+    'import': 'Fix the cause the log names (free space, SUSDB, the Update Service), then run the task again: the content '
+              'stays in place and WsusUtil imports the whole package again, which adds what this run did not',
+    'reset': 'Fix the cause the log names, then run the task again',
+}
+
+
 def run_failure(operation: str, assessment: _wsusutil.LogAssessment, log_path: str, log_text: str, console: str,
                 extra: str = '') -> str:
     """The message for a WsusUtil run that failed: why, then the end of its log and its console output."""
@@ -265,6 +275,8 @@ def run_failure(operation: str, assessment: _wsusutil.LogAssessment, log_path: s
     text = f'WsusUtil {operation} failed: ' + '; '.join(assessment.failures or ['unknown failure'])
     if extra:
         text += f'. {extra}'
+    if operation in RUN_FAILURE_FIXES:
+        text += f'. {RUN_FAILURE_FIXES[operation]}'
     if lines:
         text += f'. End of its log ({log_path}): ' + ' | '.join(lines)
     if console_lines:

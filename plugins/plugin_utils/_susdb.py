@@ -202,6 +202,14 @@ def _odbc_value(value) -> str:
     return text
 
 
+def check_no_nul(value, what: str) -> None:
+    """Refuse a NUL character: ODBC reads a connection string as a C string and would silently drop everything after it
+    (``Encrypt=yes``, the credentials...)."""
+    if isinstance(value, str) and '\0' in value:
+        raise SusdbError(f'{what} contains a NUL character, which ends an ODBC connection string early and would drop the '
+                         'settings after it; remove it')
+
+
 def build_connection_string(server: str, database: str = DEFAULT_DATABASE, driver: str = DEFAULT_DRIVER,
                             port: int | None = None, username: str | None = None, password: str | None = None,
                             encrypt: bool = True, trust_server_certificate: bool = False) -> str:
@@ -212,6 +220,8 @@ def build_connection_string(server: str, database: str = DEFAULT_DATABASE, drive
     """
     if not server:
         raise UsageError('server is required to build a SUSDB connection string')
+    for name, value in (('server', server), ('database', database), ('driver', driver), ('username', username), ('password', password)):
+        check_no_nul(value, f'susdb.{name}')
     host = f'{server},{int(port)}' if port else server
     parts = [f'DRIVER={_odbc_value(driver)}', f'SERVER={_odbc_value(host)}', f'DATABASE={_odbc_value(database or DEFAULT_DATABASE)}',
              f'Encrypt={"yes" if encrypt else "no"}', f'TrustServerCertificate={"yes" if trust_server_certificate else "no"}',
@@ -239,6 +249,7 @@ class PyodbcExecutor:
         if not connection_string:
             connection_string = build_connection_string(server or '', database or DEFAULT_DATABASE, driver or DEFAULT_DRIVER,
                                                         port, username, password, encrypt, trust_server_certificate)
+        check_no_nul(connection_string, 'susdb.connection_string')
         self._connection_string = connection_string
         self._secrets = [s for s in [password, *connection_string_secrets(connection_string)] if s]
         self.timeout = timeout

@@ -31,7 +31,8 @@ class WSManServer:
 
     ``accounts`` (name -> password) are the host's local accounts, needed for NTLM (the
     acceptor must know the password hash); Basic asks ``host.authenticate``. Counters and
-    faults are public: ``server.counters.snapshot()``, ``server.faults.drop_next(1)``.
+    faults are public: ``server.counters.snapshot()``, ``server.faults.drop_next(1)``;
+    ``server.received()`` lists the commands (command line and stdin) the host was sent.
     """
 
     def __init__(self, host: t.Any, accounts: t.Mapping[str, str], config: t.Optional[WinRMConfig] = None,
@@ -88,6 +89,10 @@ class WSManServer:
         if self._own_dir is not None:
             self._own_dir.cleanup()
         log.info('%s: WinRM stopped', self.name)
+
+    def received(self) -> list:
+        """Every command this host received (``shell.Received``: user, command line, stdin), oldest first."""
+        return self.shells.received()
 
     def _reap(self) -> None:
         interval = max(0.05, min(1.0, self.config.idle_timeout / 4))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import dataclasses
 import logging
 import threading
@@ -23,6 +24,9 @@ from .soap import (ACTION_COMMAND, ACTION_CREATE, ACTION_DELETE, ACTION_RECEIVE,
 
 log = logging.getLogger(__name__)
 
+RECEIVED_LIMIT = 20000
+"""Commands kept in :attr:`ShellService.received` (the oldest are forgotten first)."""
+
 STATUS_CONTROL_C_EXIT = 0xC000013A
 """Exit code of a console process ended by Ctrl+C (NTSTATUS STATUS_CONTROL_C_EXIT)."""
 
@@ -33,6 +37,19 @@ ACTION_NAMES = {
     ACTION_CREATE: 'Create', ACTION_DELETE: 'Delete', ACTION_COMMAND: 'Command',
     ACTION_SEND: 'Send', ACTION_RECEIVE: 'Receive', ACTION_SIGNAL: 'Signal',
 }
+
+
+@dataclasses.dataclass
+class Received:
+    """One command as the host received it: who sent it, its command line and its stdin (complete once it started).
+
+    The Authorization header is not part of it: tests read this to prove what reached the host
+    as commands and input (a secret that must never be sent, a path that must arrive verbatim).
+    """
+
+    username: str
+    command_line: str
+    stdin: bytes = b''
 
 
 @dataclasses.dataclass
@@ -62,6 +79,7 @@ class Command:
         self.sent_out = 0
         self.sent_err = 0
         self.cond = threading.Condition()
+        self.record: t.Optional[Received] = None
 
     def finish(self, stdout: bytes, stderr: bytes, exit_code: int) -> None:
         with self.cond:
@@ -120,6 +138,7 @@ class ShellService:
         self.endpoint_url = 'http://127.0.0.1/wsman'
         self._shells: dict[str, Shell] = {}
         self._lock = threading.Lock()
+        self._received: collections.deque = collections.deque(maxlen=RECEIVED_LIMIT)
 
     # -- entry point ----------------------------------------------------------------------
     def dispatch(self, req: Request, identity: Identity) -> bytes:
@@ -197,6 +216,9 @@ class ShellService:
         command_id = body.get('CommandId') or new_uuid()
         line = command_line(command, arguments)
         cmd = Command(command_id, shell.context(command_id, skip_cmd_shell), line)
+        cmd.record = Received(shell.owner, line)
+        with self._lock:
+            self._received.append(cmd.record)
         verdict = through_cmd_exe(line, skip_cmd_shell)
         if verdict is not None:
             cmd.started = True
@@ -321,6 +343,8 @@ class ShellService:
                 return
             cmd.started = True
             cmd.stdin_ended = True
+            if cmd.record is not None:
+                cmd.record.stdin = bytes(cmd.stdin)
         thread = threading.Thread(target=self._run, args=(cmd,), daemon=True,
                                   name='wsman-%s-%s' % (self.machine, cmd.id[:8]))
         thread.start()
@@ -392,6 +416,11 @@ class ShellService:
             shells = list(self._shells.values())
         for shell in shells:
             self._close(shell, 'shells_deleted')
+
+    def received(self) -> list[Received]:
+        """The commands received so far, oldest first (at most :data:`RECEIVED_LIMIT`)."""
+        with self._lock:
+            return list(self._received)
 
     def shell_ids(self) -> list[str]:
         with self._lock:

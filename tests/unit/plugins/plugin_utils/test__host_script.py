@@ -347,6 +347,18 @@ def test_connection_error_classification(exc, expected):
     assert hs.is_connection_error(exc) is expected
 
 
+@pytest.mark.parametrize('exc', [
+    requests.exceptions.SSLError('HTTPSConnectionPool(host=wsus01, port=5986): Max retries exceeded (Caused by SSLError(SSLCertVerificationError('
+                                 '1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate")))'),
+    AnsibleConnectionFailure('ssl: HTTPSConnectionPool(host=wsus01, port=5986): [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'),
+    requests.exceptions.SSLError('[SSL: WRONG_VERSION_NUMBER] wrong version number (an HTTP listener on the HTTPS port)'),
+])
+def test_an_untrusted_certificate_is_not_retried(exc):
+    # requests' SSLError is a ConnectionError: without this, a certificate problem would be retried for ten minutes.
+    assert hs.certificate_rejected(exc)
+    assert hs.is_connection_error(exc) is False
+
+
 def test_wrapped_connection_error_is_recognised():
     try:
         try:
