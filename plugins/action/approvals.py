@@ -7,8 +7,10 @@ The document, its validation and the planning are ``_approvals``'s; this plugin 
 ``state: exported`` (export server)
     ``server_state``; one read of groups, approvals and the referenced updates (one
     ``susdb_query`` call with three queries, or ``approvals_read`` through the API); the
-    document already at ``path`` and its signature (two ``file_read``); then, unless that
-    document already says the same, ``file_write`` of the document and of its signature.
+    document already at ``path`` hashed on the host, its summary and its signature (the
+    document itself is read back only when no summary describes it, ``_approvals_summary``);
+    then, unless that document already says the same, ``file_write`` of the document, of its
+    signature and of its summary.
 
 ``state: applied`` (import server)
     ``server_state``; the document and its signature (two ``file_read``), verified before
@@ -27,7 +29,7 @@ import datetime
 import hashlib
 
 from ansible_collections.airgap.wsus.plugins.action.server_info import unavailable_message
-from ansible_collections.airgap.wsus.plugins.plugin_utils import _approvals, _argspec, _manifest, _signing, _susdb, _winpath
+from ansible_collections.airgap.wsus.plugins.plugin_utils import _approvals, _approvals_summary, _argspec, _manifest, _signing, _susdb, _winpath
 from ansible_collections.airgap.wsus.plugins.plugin_utils._action import AirgapWsusAction
 from ansible_collections.airgap.wsus.plugins.plugin_utils._errors import AirgapWsusError, HostScriptError
 
@@ -113,7 +115,8 @@ class ActionModule(AirgapWsusAction):
         doc = _approvals.build_document(view, created=now_text(),
                                         source={'server_id': config.get('server_id') or '', 'name': state.get('computer_name') or ''})
         sig_path = path + _approvals.SIGNATURE_SUFFIX
-        old_data = self._read(runner, path)
+        summary_path = _approvals_summary.path_for(path)
+        old_data, summary = self._previous(runner, path, summary_path, doc)
         old_sig = self._read(runner, sig_path)
         if key is None and old_sig is not None:
             raise AirgapWsusError(f'{sig_path} exists, but this export is unsigned (allow_unsigned without signing_key): the import side '
@@ -125,6 +128,8 @@ class ActionModule(AirgapWsusAction):
                 'key_id': key.key_id if key else None, 'counts': counts, 'read_from': source}
         current = self._unchanged(old_data, old_sig, doc, key)
         if current is not None:
+            if not self.check_mode:
+                self._summarize(runner, summary_path, summary, _approvals.parse_document(current).raw, current)
             return dict(base, changed=False, sha256=hashlib.sha256(current).hexdigest(), size=len(current), created=self._created(current),
                         msg=f'{path} already holds these approvals; left as it is')
         data = _manifest.canonical_bytes(doc)
@@ -135,8 +140,30 @@ class ActionModule(AirgapWsusAction):
         self._write(runner, path, data)
         if key is not None:
             self._write(runner, sig_path, _signing.signature_bytes(_signing.sign(data, key)))
+        self._summarize(runner, summary_path, summary, doc, data)
         return dict(result, msg=f'wrote {counts["approvals"]} approval(s), {counts["declines"]} decline(s) and {counts["groups"]} '
                                 f'group(s) to {path}')
+
+    def _previous(self, runner, path: str, summary_path: str, doc: dict):
+        """The bytes of the document already at ``path`` when they may say what ``doc`` says, and its summary.
+
+        The document is hashed on the host; when its summary (``_approvals_summary``) describes
+        those bytes, they are rebuilt from ``doc`` when the content is the same (``None``
+        otherwise: it changed) instead of being read back over the connection.
+        """
+        present = runner.run_retrying('file_hash', {'Paths': [path], 'Algorithms': ['sha256']})['files'][0]
+        if not present.get('exists') or present.get('error'):
+            return None, None
+        summary = _approvals_summary.parse(self._read(runner, summary_path))
+        if _approvals_summary.describes(summary, present.get('sha256'), present.get('size')):
+            return _approvals_summary.rebuilt(summary, doc, present.get('sha256'), present.get('size')), summary
+        return self._read(runner, path), summary
+
+    def _summarize(self, runner, summary_path: str, summary, doc: dict, data: bytes) -> None:
+        """Write the document's summary beside it, unless the one there already describes it."""
+        if _approvals_summary.describes(summary, hashlib.sha256(data).hexdigest(), len(data)):
+            return
+        self._write(runner, summary_path, _approvals_summary.summary_bytes(_approvals_summary.build(doc, data)))
 
     @staticmethod
     def _unchanged(old_data, old_sig, doc, key) -> bytes | None:

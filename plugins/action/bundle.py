@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from ansible_collections.airgap.wsus.plugins.action.server_info import CONTENT_F
 from ansible_collections.airgap.wsus.plugins.plugin_utils import (_argspec, _bundle_layout, _bundle_records, _bundle_verify, _content_sync, _delta,
                                                                   _jobs, _manifest, _parity, _receipt, _robocopy, _sequence, _signing,
                                                                   _sizes, _volumes, _winpath)
-from ansible_collections.airgap.wsus.plugins.plugin_utils import _approvals, _bundle_approvals
+from ansible_collections.airgap.wsus.plugins.plugin_utils import _approvals, _approvals_summary, _bundle_approvals
 from ansible_collections.airgap.wsus.plugins.plugin_utils._action import AirgapWsusAction
 from ansible_collections.airgap.wsus.plugins.plugin_utils._errors import AirgapWsusError
 
@@ -52,6 +53,7 @@ MAX_READ_BYTES = 64 * 1024 * 1024
 # manifest says the bundle has more.
 PROBED_VOLUMES = 99
 HASHES = ['sha1', 'sha256']
+_RECEIPT_NAME_RE = re.compile(r'receipt-([0-9]{1,9})\.json', re.IGNORECASE)
 
 KEY_OPTIONS = {
     'key_id': {'type': 'str', 'required': True, 'no_log': False},
@@ -80,6 +82,12 @@ OPTIONS = {
 
 class BundleRefused(AirgapWsusError):
     """The bundle must not touch the import server: altered, unsigned, unsafe, incomplete or out of order."""
+
+
+def receipt_number(path: str) -> int | None:
+    """The sequence in a receipt's file name as the import side writes it (``receipt-<sequence>.json``), else ``None``."""
+    match = _RECEIPT_NAME_RE.fullmatch(_winpath.basename(path))
+    return int(match.group(1)) if match else None
 
 
 def now_text() -> str:
@@ -527,31 +535,44 @@ class Builder:
         package_size = int(package_info['size'])
 
         history, sent = self.read_history()
-        choice = self.choose_receipt(keys)
-        try:
-            plan = _sequence.plan_next(self.destination, history, choice['receipt'], full=args['full'])
-        except _sequence.SequenceError as exc:
-            raise AirgapWsusError(exc.message) from None
-        self.warnings += plan['warnings']
-        basis_summary = dict(plan['basis'])
-        if plan['basis']['kind'] == 'receipt':
-            basis = _receipt.receipt_basis(choice['receipt'], plan['basis']['reason'])
-        elif plan['basis']['kind'] == 'previous_bundle':
-            if sent is None:
-                basis_summary = {'kind': 'full', 'reason': f'no receipt from {self.destination}, and the record of what bundle '
-                                                           f'{history["bundle_id"]} (sequence {history["last_sequence"]}) sent is missing '
-                                                           'or damaged: every file travels'}
-                plan['base'] = 'full'
-                self.warnings.append(basis_summary['reason'])
-                basis = None
+        candidates = self.read_receipts(keys)
+        set_aside: dict = {}
+        while True:
+            choice = _receipt.choose_newest([c for c in candidates if c['name'] not in set_aside], self.destination, keys=keys,
+                                            allow_unsigned=self.args['allow_unsigned'])
+            try:
+                plan = _sequence.plan_next(self.destination, history, choice['receipt'], full=args['full'])
+            except _sequence.SequenceError as exc:
+                raise AirgapWsusError(exc.message) from None
+            basis_summary = dict(plan['basis'])
+            if plan['basis']['kind'] == 'receipt':
+                basis = _receipt.receipt_basis(choice['receipt'], plan['basis']['reason'], choice['name'])
+            elif plan['basis']['kind'] == 'previous_bundle':
+                if sent is None:
+                    basis_summary = {'kind': 'full', 'reason': f'no receipt from {self.destination}, and the record of what bundle '
+                                                               f'{history["bundle_id"]} (sequence {history["last_sequence"]}) sent is missing '
+                                                               'or damaged: every file travels'}
+                    plan['base'] = 'full'
+                    self.warnings.append(basis_summary['reason'])
+                    basis = None
+                else:
+                    basis = _delta.previous_bundle_basis(sent, plan['basis']['reason'], self.sent_inventory_path(sent))
             else:
-                basis = _delta.previous_bundle_basis(sent, plan['basis']['reason'])
-        else:
-            basis = None
-        inventory = self.runner.run_retrying('content_inventory', {'Root': content_dir})
-        for error in inventory.get('errors') or []:
-            self.warnings.append(f'{error.get("path")} could not be read on the export server ({error.get("error")}); its files are not in the bundle')
-        delta = _delta.compute_delta(inventory.get('files') or [], basis)
+                basis = None
+            delta, problem = self.content_delta(content_dir, basis)
+            if problem is None:
+                break
+            # The digest file the basis rests on is not the one its record vouches for: plan again without it.
+            if basis['kind'] == 'receipt':
+                set_aside[choice['name']] = f'its inventory {basis["path"]}: {problem}'
+            else:
+                self.warnings.append(f'the record of what bundle {history["bundle_id"]} sent is unusable, its inventory {basis["path"]}: '
+                                     f'{problem}')
+                sent = None
+        self.warnings += plan['warnings']
+        self.warnings += [f'receipt {item["name"]} set aside: {item["reason"]}' for item in choice['rejected']]
+        self.warnings += [f'receipt {name} set aside: {reason}' for name, reason in set_aside.items()]
+        self.warnings += choice['warnings']
         if basis is None:
             delta['basis'] = basis_summary
         package_sha256 = self.package_sha256(package, package_size)
@@ -653,22 +674,40 @@ class Builder:
                 self.warnings.append(exc.message)
         return history, sent
 
-    def choose_receipt(self, keys) -> dict:
-        """The newest valid receipt for the destination among the ``receipts`` files and folders."""
+    def sent_inventory_path(self, sent: dict) -> str | None:
+        """Where the digest file of a ``sha1-sorted-file`` sent record lies: beside the record."""
+        if not _delta.is_file_inventory(sent):
+            return None
+        return _winpath.join(_winpath.parent(_bundle_records.export_sent_path(self.work_dir, self.destination)), sent['file'])
+
+    def read_receipts(self, keys) -> list:
+        """The receipts worth reading among the ``receipts`` files and folders: ``[{name, data, signature}]``.
+
+        A folder is listed (its own files only). The files the import side names
+        ``receipt-<sequence>.json`` are read newest first, and reading stops once a valid one for
+        the destination is found that no remaining name can beat: a folder that collects a
+        receipt per cycle costs the same few reads in its hundredth cycle as in its first. Other
+        ``.json`` files are always read.
+        """
         paths = [win_path(p, f'receipts[{i}]') for i, p in enumerate(self.args.get('receipts') or [])]
         candidates_paths = []
         for path, info in zip(paths, path_infos(self.runner, paths)):
             if not info.get('exists'):
                 self.warnings.append(f'receipts: {path} does not exist on the host; it was skipped')
             elif info.get('is_dir'):
-                listing = self.runner.run_retrying('content_inventory', {'Root': path}).get('files') or []
-                names = sorted(str(entry[0]) for entry in listing
-                               if '\\' not in str(entry[0]) and str(entry[0]).lower().endswith('.json'))
+                listing = self.runner.run_retrying('dir_list', {'Path': path}).get('entries') or []
+                names = sorted(str(entry[0]) for entry in listing if not entry[1] and str(entry[0]).lower().endswith('.json'))
                 candidates_paths += [_winpath.join(path, name) for name in names]
             else:
                 candidates_paths.append(path)
+        numbered = sorted((item for item in candidates_paths if receipt_number(item) is not None), key=receipt_number, reverse=True)
+        ordered = numbered + [item for item in candidates_paths if receipt_number(item) is None]
         candidates = []
-        for path in candidates_paths:
+        newest = None
+        for path in ordered:
+            number = receipt_number(path)
+            if newest is not None and number is not None and number < newest:
+                continue
             try:
                 data = read_file(self.runner, path, 'the receipt')
             except AirgapWsusError as exc:
@@ -677,11 +716,28 @@ class Builder:
             if data is None:
                 continue
             signature = read_file(self.runner, path + '.sig', 'the receipt signature', max_bytes=_signing.MAX_SIGNATURE_FILE_BYTES + 1)
-            candidates.append({'name': path, 'data': data, 'signature': signature})
-        choice = _receipt.choose_newest(candidates, self.destination, keys=keys, allow_unsigned=self.args['allow_unsigned'])
-        self.warnings += [f'receipt {item["name"]} set aside: {item["reason"]}' for item in choice['rejected']]
-        self.warnings += choice['warnings']
-        return choice
+            candidate = {'name': path, 'data': data, 'signature': signature}
+            candidates.append(candidate)
+            found = _receipt.choose_newest([candidate], self.destination, keys=keys, allow_unsigned=self.args['allow_unsigned'])['receipt']
+            if found is not None and (newest is None or found['last_sequence'] > newest):
+                newest = found['last_sequence']
+        return candidates
+
+    def content_delta(self, content_dir: str, basis):
+        """``(delta, None)`` for ``basis``, the host leaving out what a digest-file basis holds; ``(None, problem)`` when the
+        digest file the host read is not the one the basis's record vouches for."""
+        params = {'Root': content_dir}
+        if basis is not None and basis.get('inventory') is not None:
+            params.update(Held=[basis['path']], Include=[path.replace('/', '\\') for path in basis.get('missing') or []])
+        answer = self.runner.run_retrying('content_delta', params)
+        if 'Held' in params:
+            problem = _delta.source_problem((answer.get('sources') or [None])[0], basis['inventory'])
+            if problem is not None:
+                return None, problem
+        for error in answer.get('errors') or []:
+            self.warnings.append(f'{error.get("path")} could not be read on the export server ({error.get("error")}); its files are not in the bundle')
+        held = {'count': answer.get('held_count') or 0, 'bytes': answer.get('held_bytes') or 0}
+        return _delta.compute_delta(answer.get('files') or [], basis, held=held), None
 
     def package_sha256(self, package: str, size: int) -> str:
         entry = hash_files(self.runner, [package])[0]
@@ -764,20 +820,36 @@ class Builder:
     # -- approvals
 
     def read_approvals(self, document: str) -> dict:
-        """The approvals document at ``document`` on the host and its signature, with the manifest's section for it."""
-        data = read_file(self.runner, document, 'the approvals document')
-        if data is None:
+        """The approvals document at ``document`` on the host, with the manifest's section for it.
+
+        The document and its signature are hashed on the host; when the summary the approvals
+        module wrote beside it (``_approvals_summary``) describes those bytes, the section comes
+        from it and the document is never read over the connection (it is copied on the host).
+        Otherwise it is read and parsed as the import side will, so a damaged or foreign file
+        fails the build, and (outside check mode) its summary is written for the next run.
+        """
+        signature_path = document + _bundle_approvals.SIGNATURE_SUFFIX
+        found, signed = self.runner.run_retrying('file_hash', {'Paths': [document, signature_path], 'Algorithms': ['sha256']})['files']
+        if not found.get('exists') or found.get('error'):
             raise AirgapWsusError(f'the approvals document {document} does not exist on the host; export it first '
                                   '(airgap.wsus.approvals state=exported), or leave approvals out')
-        signature = read_file(self.runner, document + _bundle_approvals.SIGNATURE_SUFFIX, 'the approvals signature',
-                              max_bytes=_signing.MAX_SIGNATURE_FILE_BYTES + 1)
-        try:
-            section = _bundle_approvals.section(data)
-        except _approvals.ApprovalsError as exc:
-            raise AirgapWsusError(f'approvals: {document} is not an approvals document this collection wrote ({exc}); export it again '
-                                  '(airgap.wsus.approvals state=exported)') from None
-        return {'section': section, 'data': data, 'signature': signature,
-                'space': _bundle_approvals.space(len(data), None if signature is None else len(signature))}
+        signature_size = signed.get('size') if signed.get('exists') and not signed.get('error') else None
+        summary_path = _approvals_summary.path_for(document)
+        summary = _approvals_summary.parse(read_file(self.runner, summary_path, 'the approvals summary', max_bytes=_approvals_summary.MAX_BYTES))
+        if _approvals_summary.describes(summary, found.get('sha256'), found.get('size')):
+            section = _approvals_summary.section(summary)
+        else:
+            data = read_file(self.runner, document, 'the approvals document')
+            try:
+                section = _bundle_approvals.section(data or b'')
+            except _approvals.ApprovalsError as exc:
+                raise AirgapWsusError(f'approvals: {document} is not an approvals document this collection wrote ({exc}); export it again '
+                                      '(airgap.wsus.approvals state=exported)') from None
+            if not self.check_mode:
+                write_file(self.runner, summary_path,
+                           _approvals_summary.summary_bytes(_approvals_summary.build(_approvals.parse_document(data).raw, data)))
+        return {'section': section, 'source': document, 'signature': signature_path if signature_size is not None else None,
+                'space': _bundle_approvals.space(section['size'], signature_size)}
 
     def approvals_section(self) -> dict | None:
         return self.approvals['section'] if self.approvals else None
@@ -793,10 +865,11 @@ class Builder:
         if self.approvals is None:
             return
         target = self.approvals_target(path)
-        write_file(self.runner, target, self.approvals['data'])
+        # Copied on the host: the document never crosses the connection to reach the medium.
+        seen = self.runner.run_retrying('file_copy', {'Source': self.approvals['source'], 'Destination': target})
         if self.approvals['signature'] is not None:
-            write_file(self.runner, target + _bundle_approvals.SIGNATURE_SUFFIX, self.approvals['signature'])
-        seen = hash_files(self.runner, [target])[0]
+            self.runner.run_retrying('file_copy', {'Source': self.approvals['signature'],
+                                                   'Destination': target + _bundle_approvals.SIGNATURE_SUFFIX})
         if seen.get('size') != self.approvals['section']['size'] or str(seen.get('sha256') or '').lower() != self.approvals['section']['sha256']:
             raise AirgapWsusError(f'the bundle was not sealed: {target} differs from the approvals document after it was written; check the '
                                   'medium and run the task again. The export history was not changed')
@@ -860,9 +933,28 @@ class Builder:
 
         The sent record is what the destination holds once this bundle is imported: the
         basis's digests (none for a full bundle) and every hash-named file the bundle carries.
+        The host writes its digest file (``digest_write``) from the basis's digest file and the
+        bundle's digests, so only the bundle's digests cross the connection.
         """
-        digests = _delta.record_after_bundle(basis.get('digests') if basis else None, delta['files'])
-        sent = _bundle_records.build_sent_record(destination=self.destination, sequence=plan['sequence'], bundle_id=bundle_id, digests=digests)
+        params = {'Path': _bundle_records.export_sent_inventory_path(self.work_dir, self.destination),
+                  'Digests': sorted(_delta.digests_of_paths(relpath for relpath, _size in delta['files']))}
+        params['Digests'] = [digest.hex() for digest in params['Digests']]
+        if basis and basis.get('inventory') is not None:
+            params['Sources'] = [basis['path']]
+        elif basis and basis.get('digests'):
+            # A basis of an earlier version's inline record: its digests are on the controller.
+            params['Digests'] = sorted(set(params['Digests']) | {digest.hex() for digest in basis['digests']})
+        answer = self.runner.run_retrying('digest_write', params)
+        if 'Sources' in params:
+            problem = _delta.source_problem((answer.get('sources') or [None])[0], basis['inventory'])
+            if problem is not None:
+                raise AirgapWsusError(f'the bundle at {path} was sealed, but the inventory it was planned on, {basis["path"]}, changed '
+                                      f'during the build ({problem}), so what the destination will hold is unknown; the export history '
+                                      'was not changed. Run the task again')
+        inventory = _delta.file_inventory(count=answer['count'], file=_bundle_records.export_sent_inventory_name(self.destination),
+                                          size=answer['size'], sha256=answer['sha256'])
+        sent = _bundle_records.build_sent_record(destination=self.destination, sequence=plan['sequence'], bundle_id=bundle_id,
+                                                 inventory=inventory)
         write_file(self.runner, _bundle_records.export_sent_path(self.work_dir, self.destination), _bundle_records.record_bytes(sent))
         history = _bundle_records.build_export_history(destination=self.destination, sequence=plan['sequence'], bundle_id=bundle_id,
                                                        created=created, package_sha256=package_sha256, base=plan['base'],

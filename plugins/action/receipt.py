@@ -4,10 +4,11 @@
 
 Round trips: the bundle's first volume manifest and signature (verified like ``bundle``
 does), the import record and the metadata module's ``imports.json`` (the receipt confirms
-only a package this server imported), ``server_state``, one ``content_inventory`` of
-WsusContent (names only: the names are the SHA-1s), the existing receipt (to stay
-idempotent), then the receipt, its signature and the import record. None grows with the
-number of content files.
+only a package this server imported), ``server_state``, one ``digest_write`` that makes the
+receipt's digest file of WsusContent on the host (the names are the SHA-1s; only its count,
+size and SHA-256 come back), the existing receipt (to stay idempotent), then the receipt,
+its signature and the import record. None grows with the number of content files: the
+inventory of a million files never crosses WinRM.
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ _SAME = ('destination', 'import_server', 'last_sequence', 'bundle_id', 'package_
 def receipt_name(sequence: int) -> str:
     """``receipt-<sequence>.json``."""
     return f'receipt-{sequence}.json'
+
+
+def inventory_file_name(sequence: int) -> str:
+    """``receipt-<sequence>.inventory``: the receipt's digest file, beside it."""
+    return f'receipt-{sequence}.inventory'
 
 
 def same_receipt(old: dict, new: dict) -> bool:
@@ -104,13 +110,21 @@ class ActionModule(AirgapWsusAction):
 
         server = read_server(runner)
         content_dir = content_folder(server, args)
-        inventory = runner.run_retrying('content_inventory', {'Root': content_dir})
-        if not inventory.get('exists'):
+        inventory_name = inventory_file_name(manifest['sequence'])
+        # The digest file goes beside the receipt; check mode only counts (no Path: nothing is written).
+        params = {'Root': content_dir}
+        if not self.check_mode:
+            params['Path'] = _winpath.join(folder, inventory_name)
+        listing = runner.run_retrying('digest_write', params)
+        if not listing.get('root_exists'):
             raise AirgapWsusError(f'the content folder {content_dir} does not exist on the host; give content_dir')
-        for error in inventory.get('errors') or []:
+        for error in listing.get('errors') or []:
             warnings.append(f'{error.get("path")} could not be read ({error.get("error")}); its files are not in the receipt\'s '
                             'inventory, so the export side sends them again')
-        digests = _delta.digests_of_paths(str(entry[0]) for entry in inventory.get('files') or [])
+        try:
+            digests = _delta.file_inventory(count=listing['count'], file=inventory_name, size=listing['size'], sha256=listing['sha256'])
+        except _manifest.ManifestError as exc:
+            raise AirgapWsusError(f'the host answered an inventory of {content_dir} this collection cannot describe: {exc}') from None
         config = server['config']
         try:
             receipt = _receipt.build_receipt(

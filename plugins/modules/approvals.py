@@ -83,6 +83,9 @@ options:
         signature is the same path with C(.sig) appended.
       - With O(state=exported), the folder must exist. A document that already says the same
         (only its creation time would differ) is left as it is, so the task reports no change.
+      - With O(state=exported), a small summary of the document (its SHA-256, size, creation
+        time and counts) is written beside it as C(<path>.summary.json), so that the next export
+        and M(airgap.wsus.bundle) need not read the document back from the host.
     type: str
     required: true
   signing_key:

@@ -10,8 +10,12 @@ version_added: 0.1.0
 description:
   - Runs on the B(import) server after a successful metadata import. Writes a signed receipt
     with the destination, this server's id, the last bundle sequence imported, the package's
-    SHA-256, this server's settings fingerprint, a compact inventory of the content it holds,
-    and the files it is missing.
+    SHA-256, this server's settings fingerprint, the inventory of the content it holds, and
+    the files it is missing.
+  - The inventory is a digest file beside the receipt, C(receipt-<sequence>.inventory) (the
+    sorted SHA-1 digests of the content, 20 bytes a file), which the host writes itself and
+    the signed receipt vouches for by its SHA-256. Carry it back with the receipt and its
+    signature; without it the export side sets the receipt aside.
   - The receipt travels back to the export side (usually on the medium), where
     M(airgap.wsus.bundle) reads it and sends only what this server lacks. This is the only
     round trip of the procedure, and it is what makes the next bundle minimal.

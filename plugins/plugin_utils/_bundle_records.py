@@ -8,10 +8,13 @@ failed build never advances the baseline):
   files, bytes, path}``); ``_sequence.plan_next`` reads ``destination``, ``last_sequence`` and
   ``bundle_id``.
 - ``exports\\<destination>.sent.json``: the cumulative record of the SHA-1 digests the
-  destination holds once that bundle is imported (``_delta.record_after_bundle``), in the
-  receipts' ``sha1-sorted-base64`` encoding; it names the bundle it belongs to, and a record
-  that names another bundle than the history is ignored (a build interrupted between the two
-  writes).
+  destination holds once that bundle is imported (``_delta.record_after_bundle``): an
+  inventory in the ``sha1-sorted-file`` encoding of receipts, whose digest file
+  ``exports\\<destination>.sent.inventory`` the export host builds itself (``digest_write``:
+  the basis's digest file plus the digests the bundle carries; earlier versions wrote the
+  digests inline, ``sha1-sorted-base64``, which is still read). It names the bundle it
+  belongs to, and a record that names another bundle than the history is ignored (a build
+  interrupted between the two writes).
 
 Import host:
 
@@ -73,6 +76,16 @@ def export_history_path(work_dir: str, destination: str) -> str:
 def export_sent_path(work_dir: str, destination: str) -> str:
     """``<work_dir>\\state\\exports\\<destination>.sent.json``."""
     return _winpath.join(work_dir, STATE_FOLDER, 'exports', _file_name(destination, '.sent.json'))
+
+
+def export_sent_inventory_name(destination: str) -> str:
+    """``<destination>.sent.inventory``: the sent record's digest file, beside it."""
+    return _file_name(destination, '.sent.inventory')
+
+
+def export_sent_inventory_path(work_dir: str, destination: str) -> str:
+    """``<work_dir>\\state\\exports\\<destination>.sent.inventory``."""
+    return _winpath.join(work_dir, STATE_FOLDER, 'exports', export_sent_inventory_name(destination))
 
 
 def import_record_path(work_dir: str, destination: str) -> str:
@@ -147,20 +160,26 @@ def parse_export_history(data: bytes, path: str, destination: str) -> dict:
 _SENT_KEYS = ('schema', 'destination', 'sequence', 'bundle_id', 'inventory')
 
 
-def build_sent_record(*, destination: str, sequence: int, bundle_id: str, digests) -> dict:
-    """The cumulative digests ``destination`` holds once bundle ``bundle_id`` is imported."""
+def build_sent_record(*, destination: str, sequence: int, bundle_id: str, digests=None, inventory=None) -> dict:
+    """The cumulative digests ``destination`` holds once bundle ``bundle_id`` is imported.
+
+    ``inventory`` is the ``sha1-sorted-file`` inventory of the digest file the export host wrote
+    (``_delta.file_inventory``); ``digests`` (an iterable of digests) writes them inline instead.
+    """
+    if inventory is None:
+        inventory = _delta.encode_inventory(digests or ())
     return {'schema': SENT_SCHEMA, 'destination': destination, 'sequence': sequence, 'bundle_id': bundle_id,
-            'inventory': _delta.encode_inventory(digests)}
+            'inventory': _delta.validate_inventory(dict(inventory), decode=False)}
 
 
 def parse_sent_record(data: bytes, path: str, history: Mapping) -> dict | None:
     """Return the sent record's inventory when it belongs to ``history``'s bundle, else ``None``.
 
-    Raises :class:`RecordError` when it is damaged (its inventory is decoded once to prove it whole).
+    Raises :class:`RecordError` when it is damaged (an inline inventory is decoded once to prove it
+    whole; a ``sha1-sorted-file`` one is checked against its digest file where that is read).
     """
     doc = _load(data, path, SENT_SCHEMA, _SENT_KEYS, MAX_RECORD_BYTES)
-    _check(path, [lambda: _manifest.check_object(doc['inventory'], 'inventory', ('encoding', 'count', 'data')),
-                  lambda: _delta.decode_inventory(doc['inventory'])])
+    _check(path, [lambda: _delta.validate_inventory(doc['inventory'])])
     if doc['bundle_id'] != history['bundle_id'] or doc['sequence'] != history['last_sequence'] \
             or doc['destination'] != history['destination']:
         return None

@@ -24,10 +24,12 @@ def build_receipt(*, receipt_id: str, created: str, destination: str, import_ser
                   package_sha256: str, settings, inventory, missing=()) -> dict:
     """Build and validate a receipt.
 
-    ``inventory`` is an iterable of the SHA-1 digests the import server holds (20 bytes or
-    40 hex digits; ``_delta.digests_of_paths`` turns a content listing into them) or an
-    already encoded ``{encoding, count, data}``; ``missing`` lists content paths the import
-    side expected but lacks (deleted or corrupt), relative to WsusContent with ``/``.
+    ``inventory`` is what the import server holds: an encoded inventory (a ``sha1-sorted-file``
+    one naming the digest file beside the receipt, as ``_delta.file_inventory`` makes it, or
+    a ``{encoding, count, data}`` one), or an iterable of SHA-1 digests (20 bytes or 40 hex
+    digits; ``_delta.digests_of_paths`` turns a content listing into them), encoded inline;
+    ``missing`` lists content paths the import side expected but lacks (deleted or corrupt),
+    relative to WsusContent with ``/``.
     """
     if not (isinstance(inventory, dict) and 'encoding' in inventory):
         inventory = _delta.encode_inventory(inventory)
@@ -79,10 +81,7 @@ def validate_receipt(doc, check_inventory: bool = True) -> dict:
     if not _manifest.is_sha256(doc['package_sha256']):
         raise ManifestError('package_sha256 must be 64 lower-case hex digits')
     _manifest.validate_settings_field(doc['settings'])
-    _manifest.check_object(doc['inventory'], 'inventory', ('encoding', 'count', 'data'))
-    if check_inventory:
-        for _digest in _delta.iter_inventory(doc['inventory']):
-            pass
+    _delta.validate_inventory(doc['inventory'], decode=check_inventory)
     missing = doc['missing']
     if not isinstance(missing, list):
         raise ManifestError('missing must be a list of content paths')
@@ -96,8 +95,24 @@ def parse_receipt(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
     return validate_receipt(_manifest.load_json(data, 'receipt', max_bytes=max_bytes, max_depth=MAX_DEPTH))
 
 
-def receipt_basis(receipt, reason: str) -> dict:
-    """Return the ``_delta.compute_delta`` basis a receipt gives: its digests, its missing paths, its id and ``reason``."""
+def inventory_path(receipt_path: str, receipt) -> str | None:
+    """Where the digest file of a ``sha1-sorted-file`` receipt lies on the host: beside ``receipt_path``; ``None`` for an inline one."""
+    inventory = receipt['inventory']
+    if not _delta.is_file_inventory(inventory):
+        return None
+    folder = receipt_path.replace('/', '\\').rpartition('\\')[0]
+    return f'{folder}\\{inventory["file"]}' if folder else inventory['file']
+
+
+def receipt_basis(receipt, reason: str, receipt_path: str | None = None) -> dict:
+    """Return the ``_delta.compute_delta`` basis a receipt gives: its digests, its missing paths, its id and ``reason``.
+
+    For a ``sha1-sorted-file`` receipt read from ``receipt_path`` on the export host, the digests
+    stay in the digest file beside it (``_delta.file_basis``).
+    """
+    if _delta.is_file_inventory(receipt['inventory']):
+        return _delta.file_basis('receipt', receipt['inventory'], inventory_path(receipt_path or '', receipt), reason,
+                                 missing=receipt['missing'], receipt_id=receipt['receipt_id'])
     return {'kind': 'receipt', 'digests': _delta.decode_inventory(receipt['inventory']), 'missing': list(receipt['missing']),
             'reason': reason, 'receipt_id': receipt['receipt_id']}
 

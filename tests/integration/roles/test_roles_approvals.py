@@ -222,7 +222,7 @@ def test_missing_content_is_named_carried_back_by_the_receipt_and_the_next_bundl
     run = rh.run_import(lab, expect_failure=True, import_server_fail_on_missing_content=True)
     message = rh.role_task(run, 'import_server', 'Stop this host at the step that failed').result['msg']
     assert message.startswith("import stopped at step '7. Post-import checks': ") and all(path in message for path in gone), message
-    assert rh.tree(lab, rh.RECEIPTS).keys() == {'receipt-1.json', 'receipt-1.json.sig'}
+    assert rh.tree(lab, rh.RECEIPTS).keys() == {'receipt-1.json', 'receipt-1.json.sig', 'receipt-1.inventory'}
 
     # By default the missing files are reported, and the receipt asks for them.
     rh.run_import(lab)

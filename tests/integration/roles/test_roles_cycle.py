@@ -73,7 +73,7 @@ def test_plans_change_nothing_then_a_cycle_carries_catalog_and_content_then_only
     assert report['counts']['before']['updates'] == 0 and report['counts']['after']['updates'] == len(rh.catalog(lab, pb.EXPORT))
     receipt = report['receipt']
     assert receipt['last_sequence'] == 1 and receipt['inventory_count'] == len(exported)
-    assert rh.tree(lab, rh.RECEIPTS).keys() == {'receipt-1.json', 'receipt-1.json.sig'}
+    assert rh.tree(lab, rh.RECEIPTS).keys() == {'receipt-1.json', 'receipt-1.json.sig', 'receipt-1.inventory'}
     assert bundle['id'] in report['html'] and receipt['id'] in report['html']
     assert_self_contained(report['html'])
 

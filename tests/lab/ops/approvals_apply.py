@@ -6,6 +6,7 @@ PowerShell gives a .NET method's exception, and the others go on.
 """
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 from . import method_message
@@ -31,6 +32,13 @@ def run(host: t.Any, params: t.Mapping[str, t.Any], ctx: t.Any) -> t.Dict[str, t
     wsus = getattr(host, 'wsus', None)
     if wsus is None:
         raise api_missing()
+    # One refresh of file and approval states for the whole plan, as WSUS works them out in the background.
+    batch = getattr(wsus, 'batched_refresh', None)
+    with batch() if batch is not None else contextlib.nullcontext():
+        return _apply(wsus, params)
+
+
+def _apply(wsus: t.Any, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     failed: t.List[t.Dict[str, t.Any]] = []
     groups: t.Dict[str, t.Optional[str]] = {}
     created: t.List[t.Dict[str, str]] = []

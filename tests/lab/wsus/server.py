@@ -21,6 +21,7 @@ File states follow what a server does:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -136,6 +137,7 @@ class WsusServer:  # pylint: disable=too-many-public-methods
         self._closing = threading.Event()
         self._reset_lock = threading.Lock()
         self._reset_thread: t.Optional[threading.Thread] = None
+        self._batch = threading.local()
         self.last_reset: t.Optional[dict[str, int]] = None
         if self.db.created:
             self._initialize(catalog or cat.CatalogOptions(updates=40 if role == 'export' else 0),
@@ -318,8 +320,38 @@ class WsusServer:  # pylint: disable=too-many-public-methods
         return stats
 
     # ------------------------------------------------------------------ file states
+    @contextlib.contextmanager
+    def batched_refresh(self) -> t.Iterator[None]:
+        """Refresh file and approval states once, when the block ends, instead of after every API call in it.
+
+        WSUS works out what to download in the background, not inside each ``Approve()``; a
+        script that approves 20,000 updates in one run must not cost 20,000 recomputations of
+        every file's state (quadratic over a large catalog). Applies to this thread only.
+        """
+        if getattr(self._batch, 'depth', 0):
+            yield
+            return
+        self._batch.depth, self._batch.dirty = 1, False
+        try:
+            yield
+        finally:
+            self._batch.depth = 0
+            if self._batch.dirty:
+                with self.db.transaction() as conn:
+                    self._refresh_file_states(conn)
+                    self._refresh_deployments(conn)
+
+    def _deferred(self) -> bool:
+        """Inside :meth:`batched_refresh`: note that a refresh is due and skip it for now."""
+        if getattr(self._batch, 'depth', 0):
+            self._batch.dirty = True
+            return True
+        return False
+
     def _refresh_file_states(self, conn) -> None:
         """Recompute which files the server wants, then look for newly wanted ones on disk."""
+        if self._deferred():
+            return
         express, all_langs, lazy, host_on_mu = conn.execute(
             'SELECT c.DownloadExpressPackages, b.ServerSupportsAllLanguages, c.LazySync, a.HostOnMu '
             'FROM tbConfigurationC c JOIN tbConfigurationB b ON b.ConfigurationID = c.ConfigurationID '
@@ -358,6 +390,8 @@ class WsusServer:  # pylint: disable=too-many-public-methods
 
     def _refresh_deployments(self, conn) -> None:
         """Approvals are Pending while a desired file of their revision is missing, else Active."""
+        if self._deferred():
+            return
         conn.execute(
             'UPDATE tbDeployment SET DeploymentStatus = CASE WHEN EXISTS ('
             ' SELECT 1 FROM labRevisionFile fr JOIN tbFileOnServer fs ON fs.FileDigest = fr.FileDigest'

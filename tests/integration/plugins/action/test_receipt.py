@@ -39,7 +39,8 @@ def test_receipt_is_planned_written_once_and_asks_for_missing_files_again(wsus_l
     assert again['receipt_id'] == written['receipt_id'] and written['missing_count'] == 1
     assert written['receipt_path'] == RECEIPTS + '\\receipt-1.json'
     assert planned['inventory_count'] == written['inventory_count'] == len(list(wsus_lab.wsus('wsus-disconnected').content.iter_files()))
-    assert sorted(os.listdir(wsus_lab.sandbox_path('wsus-disconnected', RECEIPTS))) == ['receipt-1.json', 'receipt-1.json.sig']
+    assert sorted(os.listdir(wsus_lab.sandbox_path('wsus-disconnected', RECEIPTS))) == ['receipt-1.inventory', 'receipt-1.json',
+                                                                                        'receipt-1.json.sig']
 
     # The export side builds on the receipt: nothing new upstream, so only the file reported missing travels.
     built = run(wsus_lab, [play('wsus-connected', [build_task(TRANSFER, receipts=[RECEIPTS])])]).result('Build')
@@ -61,3 +62,19 @@ def test_unsigned_receipt_is_set_aside_by_an_export_side_that_requires_signature
     built = run(wsus_lab, [play('wsus-connected', tasks)]).result('Build')
     assert built['plan']['basis']['kind'] == 'previous_bundle'
     assert any('receipt-1.json set aside' in w and 'not signed' in w for w in built['warnings'])
+
+
+def test_a_receipt_whose_inventory_file_was_altered_is_set_aside(wsus_lab):
+    build_first_bundle(wsus_lab)
+    deploy = dict(import_task('deployed', 'Deploy', BUNDLE), register='deployed')
+    run(wsus_lab, [play('wsus-disconnected', [deploy, metadata_import_task(), receipt_task(BUNDLE)])])
+    # The digest file beside the signed receipt loses a digest on the way: the export side must not trust it.
+    inventory = wsus_lab.sandbox_path('wsus-disconnected', RECEIPTS + '\\receipt-1.inventory')
+    with open(inventory, 'rb') as handle:
+        data = handle.read()
+    with open(inventory, 'wb') as handle:
+        handle.write(data[20:])
+    new_upstream_content(wsus_lab)
+    built = run(wsus_lab, [play('wsus-connected', [export_metadata_task(), build_task(TRANSFER, receipts=[RECEIPTS])])]).result('Build')
+    assert built['plan']['basis']['kind'] == 'previous_bundle' and built['base'] == 1
+    assert any('receipt-1.json set aside' in w and 'receipt-1.inventory' in w and 'altered' in w for w in built['warnings'])

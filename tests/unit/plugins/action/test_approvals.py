@@ -75,6 +75,14 @@ class FakeHost:
         self.files[_winpath.fold(params['Path'])] = base64.b64decode(params['ContentB64'])
         return {'path': params['Path'], 'changed': True, 'size': 1}
 
+    def op_file_hash(self, params):
+        out = []
+        for path in params['Paths']:
+            data = self.file(path)
+            out.append({'path': path, 'exists': data is not None, 'size': None if data is None else len(data),
+                        'sha256': None if data is None else hashlib.sha256(data).hexdigest().upper()})
+        return {'files': out}
+
     def _latest(self):
         return {u[0]: u[1] for u in self.updates}
 
@@ -171,10 +179,30 @@ def test_export_writes_a_signed_canonical_document_once():
     assert first['changed'] is True and first['sha256'] == hashlib.sha256(data).hexdigest() and first['signed'] is True
     assert _signing.verify(data, host.file(PATH + '.sig'), [KEY]) == KEY['key_id']
     assert first['counts'] == {'groups': 3, 'updates': 3, 'approvals': 2, 'declines': 1} and first['read_from'] == 'susdb'
-    assert host.names() == ['server_state', 'susdb_query', 'file_read', 'file_read', 'file_write', 'file_write']
+    assert host.names() == ['server_state', 'susdb_query', 'file_hash', 'file_read', 'file_write', 'file_write', 'file_write']
     assert len(host.sent[1][1]['Queries']) == 3, 'one SUSDB round trip for groups, approvals and updates'
+    summary = json.loads(host.file(PATH + '.summary.json'))
+    assert (summary['sha256'], summary['size'], summary['counts']) == (first['sha256'], len(data), first['counts'])
+    host.sent.clear()
     second = export(host)
-    assert second['changed'] is False and second['sha256'] == first['sha256'] and host.names().count('file_write') == 2
+    assert second['changed'] is False and second['sha256'] == first['sha256'] and second['created'] == first['created']
+    # The summary vouches for the bytes on the host: the document is hashed there, never read back.
+    assert host.names() == ['server_state', 'susdb_query', 'file_hash', 'file_read', 'file_read']
+    assert [params['Path'] for name, params in host.sent if name == 'file_read'] == [PATH + '.summary.json', PATH + '.sig']
+
+
+def test_a_document_without_a_summary_or_altered_since_is_read_back():
+    host = export_host()
+    export(host)
+    del host.files[_winpath.fold(PATH + '.summary.json')]
+    host.sent.clear()
+    assert export(host)['changed'] is False and PATH in [params['Path'] for name, params in host.sent if name == 'file_read']
+    assert host.file(PATH + '.summary.json') is not None, 'the summary is written again'
+    # Another document under the summary's name: the summary no longer describes it, so it is read and rewritten.
+    host.files[_winpath.fold(PATH)] = host.file(PATH).replace(b'"One"', b'"Uno"')
+    again = export(host)
+    assert again['changed'] is True and again['sha256'] == hashlib.sha256(host.file(PATH)).hexdigest()
+    assert json.loads(host.file(PATH + '.summary.json'))['sha256'] == again['sha256'] and b'"One"' in host.file(PATH)
 
 
 def test_export_in_check_mode_writes_nothing():

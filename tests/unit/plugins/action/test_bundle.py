@@ -331,6 +331,13 @@ def test_records_round_trip_and_refuse_damage():
     assert _delta.decode_inventory(inventory) == frozenset(digests)
     stale = _bundle_records.build_sent_record(destination='plant-a', sequence=3, bundle_id='b-3', digests=digests)
     assert _bundle_records.parse_sent_record(_bundle_records.record_bytes(stale), 'x', history) is None
+    # What this version writes: the digests stay in a digest file the export host wrote beside the record.
+    assert _bundle_records.export_sent_inventory_path(WORK_DIR, 'plant-a') == WORK_DIR + '\\state\\exports\\plant-a.sent.inventory'
+    on_file = _delta.file_inventory(count=2, file=_bundle_records.export_sent_inventory_name('plant-a'), size=40, sha256='b' * 64)
+    sent = _bundle_records.build_sent_record(destination='plant-a', sequence=4, bundle_id='b-4', inventory=on_file)
+    assert _bundle_records.parse_sent_record(_bundle_records.record_bytes(sent), 'x', history) == on_file
+    with pytest.raises(_bundle_records.RecordError, match='take 40 bytes'):
+        _bundle_records.parse_sent_record(_bundle_records.record_bytes(dict(sent, inventory=dict(on_file, size=39))), 'x', history)
 
     with pytest.raises(_bundle_records.RecordError):
         _bundle_records.verified_record_path(WORK_DIR, 'A' * 64)
@@ -369,6 +376,35 @@ def test_same_plan_compares_sequence_base_package_and_files():
     assert not bundle.same_plan(summary, volumes, 2, 'full', sha, delta)
     assert not bundle.same_plan(summary, volumes, 1, 'full', 'b' * 64, delta)
     assert not bundle.same_plan(summary, volumes, 1, 'full', sha, {'files': delta['files'][1:]})
+
+
+def test_receipts_are_read_newest_first_by_the_sequence_in_their_name():
+    from ansible_collections.airgap.wsus.plugins.plugin_utils import _host_script, _receipt  # pylint: disable=import-outside-toplevel
+
+    assert [bundle.receipt_number(p) for p in ('E:\\r\\receipt-12.json', 'E:\\r\\receipt-3.JSON', 'E:\\r\\notes.json',
+                                               'E:\\r\\receipt-x.json')] == [12, 3, None, None]
+    host = FakeHost()
+    for sequence in range(1, 31):
+        receipt = _receipt.build_receipt(receipt_id=f'r-{sequence}', created='2026-11-25T12:00:00Z', destination='plant-a',
+                                         import_server={'server_id': 'i', 'name': 'wsus-disconnected'}, last_sequence=sequence,
+                                         bundle_id=f'b-{sequence}', package_sha256='a' * 64, settings=SETTINGS, inventory=[])
+        data = _receipt.receipt_bytes(receipt)
+        host.put(f'E:\\r\\receipt-{sequence}.json', data)
+        host.put(f'E:\\r\\receipt-{sequence}.json.sig', _signing.signature_bytes(_signing.sign(data, KEY)))
+    host.put('E:\\r\\notes.json', b'{}')
+    builder = bundle.Builder.__new__(bundle.Builder)
+    builder.runner, builder.destination, builder.warnings = _host_script.HostScriptRunner(host), 'plant-a', []
+    builder.args = {'receipts': ['E:\\r'], 'allow_unsigned': False}
+    keys = [_signing.load_key(KEY)]
+    candidates = builder.read_receipts(keys)
+    # The newest valid one and the file not named as the import side names receipts; not the 29 older ones.
+    assert [c['name'] for c in candidates] == ['E:\\r\\receipt-30.json', 'E:\\r\\notes.json']
+    assert host.calls.count('file_read') == 4
+    assert _receipt.choose_newest(candidates, 'plant-a', keys=keys)['receipt']['last_sequence'] == 30
+    # A newest file that is not valid (its signature fails) is set aside, and the next one is read.
+    host.put('E:\\r\\receipt-30.json.sig', b'{"algorithm": "hmac-sha256", "key_id": "site-key-2026", "signature": "AAAA"}')
+    names = [c['name'] for c in builder.read_receipts(keys)]
+    assert names == ['E:\\r\\receipt-30.json', 'E:\\r\\receipt-29.json', 'E:\\r\\notes.json']
 
 
 def test_present_bytes_counts_only_planned_files_of_the_planned_size():

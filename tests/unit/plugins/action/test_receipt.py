@@ -16,11 +16,16 @@ PACKAGE = b'<ExportPackage/>'
 
 
 class ImportHost(FakeHost):
-    def op_content_inventory(self, params):
+    def op_digest_write(self, params):
         prefix = _winpath.fold(params['Root']).rstrip('\\') + '\\'
-        files = [[path[len(prefix):], len(data)] for key, (path, data) in sorted(self.files.items()) if key.startswith(prefix)]
-        return {'root': params['Root'], 'exists': bool(files), 'files': files, 'count': len(files),
-                'bytes': sum(f[1] for f in files), 'errors': []}
+        files = [path[len(prefix):] for key, (path, data) in sorted(self.files.items()) if key.startswith(prefix)]
+        data = b''.join(sorted(_delta.digests_of_paths(files)))
+        changed = False
+        if params.get('Path'):
+            changed = self.get(params['Path']) != data
+            self.put(params['Path'], data)
+        return {'path': params.get('Path'), 'root_exists': bool(files), 'changed': changed, 'count': len(data) // 20, 'size': len(data),
+                'sha256': hashlib.sha256(data).hexdigest(), 'sources': [], 'files': len(files), 'errors': []}
 
     def op_file_write(self, params):
         data = base64.b64decode(params['ContentB64'])
@@ -58,7 +63,11 @@ def test_writes_a_signed_receipt_of_what_the_server_holds_and_records_the_import
     data = host.get(RECEIPTS + '\\receipt-1.json')
     _signing.verify(data, host.get(RECEIPTS + '\\receipt-1.json.sig'), [KEY])
     doc = _receipt.parse_receipt(data)
-    assert _delta.decode_inventory(doc['inventory']) == frozenset(_delta.digests_of_paths(p for p, _d in FILES))
+    # The inventory is a digest file beside the receipt, which the receipt vouches for by its SHA-256.
+    digests = b''.join(sorted(_delta.digests_of_paths(p for p, _d in FILES)))
+    assert host.get(RECEIPTS + '\\receipt-1.inventory') == digests
+    assert doc['inventory'] == {'encoding': 'sha1-sorted-file', 'count': len(digests) // 20, 'file': 'receipt-1.inventory',
+                                'size': len(digests), 'sha256': hashlib.sha256(digests).hexdigest()}
     assert doc['missing'] == ['0A/' + 'A' * 38 + '0A.cab'] and doc['bundle_id'] == 'b-1'
     record = _bundle_records.parse_import_record(host.get(WORK_DIR + '\\state\\imports\\plant-a.json'), 'x')
     assert (record['last_sequence'], record['bundle_id'], record['receipt_id']) == (1, 'b-1', result['receipt_id'])
@@ -74,7 +83,7 @@ def test_check_mode_builds_the_receipt_and_writes_nothing():
     host = host_after_import()
     result = run_receipt(host, check_mode=True)
     assert result['changed'] is True and result['inventory_count'] == len(FILES) - 1
-    assert 'file_write' not in host.calls
+    assert 'file_write' not in host.calls and host.get(RECEIPTS + '\\receipt-1.inventory') is None
 
 
 def test_refuses_before_the_metadata_is_imported_and_for_an_older_bundle():

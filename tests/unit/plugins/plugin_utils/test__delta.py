@@ -199,3 +199,76 @@ def test_delta_never_misses_a_needed_file_and_never_resends_a_held_one(export, h
     if not full:
         assert set(delta['missing_unavailable']) == set(missing) - set(export)
         assert delta['held']['count'] == sum(1 for path in export if path not in sent and _delta.digests_of_paths([path]))
+
+
+# --- digest files (sha1-sorted-file) --------------------------------------------------------------
+
+def file_inventory(digests, name='receipt-3.inventory'):
+    data = b''.join(sorted(set(digests)))
+    return _delta.file_inventory(count=len(data) // 20, file=name, size=len(data), sha256=hashlib.sha256(data).hexdigest().upper())
+
+
+def test_file_inventories_are_validated():
+    inventory = file_inventory([sha1_of(1), sha1_of(2)])
+    assert inventory['sha256'] == inventory['sha256'].lower() and inventory['size'] == 40
+    assert _delta.is_file_inventory(inventory) and not _delta.is_file_inventory(_delta.encode_inventory([]))
+    for bad, message in ((dict(inventory, size=41), 'take 40 bytes'), (dict(inventory, file='..\\x.inventory'), 'plain file name'),
+                         (dict(inventory, file='.inventory.'), 'plain file name'), (dict(inventory, sha256='x'), 'sha256'),
+                         (dict(inventory, data=''), 'data'), ({k: v for k, v in inventory.items() if k != 'count'}, 'count')):
+        with pytest.raises(ManifestError, match=message):
+            _delta.validate_inventory(bad)
+    with pytest.raises(ManifestError, match='use the same airgap.wsus version'):
+        _delta.decode_inventory(inventory)
+
+
+def test_a_host_report_must_match_the_vouched_for_file():
+    inventory = file_inventory([sha1_of(1)])
+    good = {'path': 'E:\\r\\receipt-3.inventory', 'exists': True, 'size': 20, 'count': 1, 'sha256': inventory['sha256'].upper(), 'error': None}
+    assert _delta.source_problem(good, inventory) is None
+    assert 'altered or replaced' in _delta.source_problem(dict(good, sha256='0' * 64), inventory)
+    assert _delta.source_problem(dict(good, count=2), inventory) == 'it holds 2 digests, not 1'
+    assert _delta.source_problem(dict(good, error='the file does not exist'), inventory) == 'the file does not exist'
+    assert _delta.source_problem(None, inventory) == 'the host did not report on it'
+
+
+def host_filter(rows, held, missing):
+    """What content_delta does on the host (its lab twin's rule): leave out the held hash-named files, except the missing ones."""
+    from ansible_collections.airgap.wsus.tests.lab.ops import _digests  # pylint: disable=import-outside-toplevel
+    wanted = {path.replace('/', '\\').upper() for path in missing}
+    kept, count, size = [], 0, 0
+    for relpath, length in rows:
+        native = relpath.replace('/', '\\')
+        digest = _digests.digest_of_name(native)
+        if digest is not None and bytes.fromhex(digest) in held and native.upper() not in wanted:
+            count, size = count + 1, size + length
+        else:
+            kept.append((native, length))
+    return kept, {'count': count, 'bytes': size}
+
+
+@settings(max_examples=60, deadline=None)
+@given(export=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(['cab', 'exe', 'psf'])), max_size=30),
+       held=st.sets(st.integers(0, 40), max_size=30), missing=st.sets(st.integers(0, 40), max_size=5),
+       others=st.lists(st.sampled_from(['eula/a.txt', 'anonymousCheckFile.txt', '0a/' + 'a' * 40 + '.cab']), max_size=3))
+def test_a_delta_the_host_filtered_equals_the_controllers(export, held, missing, others):
+    # A folder lists each name once (the file system ignores case).
+    rows = list({path.lower(): (path, size) for path, size in [(path_of(sha1_of(n), ext), n + 1) for n, ext in export]
+                 + [(path, 7) for path in others]}.values())
+    digests = {sha1_of(n) for n in held}
+    missing_paths = [path_of(sha1_of(n)).lower() for n in missing]
+    reference = _delta.compute_delta(rows, receipt_basis(digests, missing_paths))
+    kept, counted = host_filter(rows, digests, missing_paths)
+    basis = _delta.file_basis('receipt', file_inventory(digests), 'E:\\r\\receipt-3.inventory', 'receipt r-1', missing=missing_paths,
+                              receipt_id='r-1')
+    filtered = _delta.compute_delta(kept, basis, held=counted)
+    for key in ('files', 'count', 'bytes', 'held', 'basis', 'unhashed', 'missing_unavailable'):
+        assert filtered[key] == reference[key], key
+
+
+def test_previous_bundle_basis_from_a_digest_file_record():
+    record = file_inventory([sha1_of(1)], name='plant-a.sent.inventory')
+    basis = _delta.previous_bundle_basis(record, 'bundle 4 was not confirmed', path='C:\\state\\exports\\plant-a.sent.inventory')
+    assert (basis['kind'], basis['digests'], basis['path'], basis['inventory']) == (
+        'previous_bundle', None, 'C:\\state\\exports\\plant-a.sent.inventory', record)
+    delta = _delta.compute_delta([(path_of(sha1_of(2)), 5)], basis, held={'count': 1, 'bytes': 9})
+    assert delta['files'] == [(path_of(sha1_of(2)), 5)] and delta['held'] == {'count': 1, 'bytes': 9}

@@ -150,3 +150,17 @@ def test_unreadable_and_oversized_candidates_are_set_aside():
     assert result['receipt']['last_sequence'] == 3
     assert result['rejected'] == [{'name': 'gone.json', 'reason': 'it could not be read'},
                                   {'name': 'receipt-9.json', 'reason': f'it is over the limit of {len(big["data"]) - 1} bytes'}]
+
+
+def test_a_receipt_with_a_digest_file_vouches_for_it_and_bases_the_delta_on_it():
+    data = b''.join(sorted(sha1_of(n) for n in range(3)))
+    inventory = _delta.file_inventory(count=3, file='receipt-4.inventory', size=60, sha256=hashlib.sha256(data).hexdigest())
+    receipt = _receipt.parse_receipt(_receipt.receipt_bytes(make(inventory=inventory, missing=[path_of(9)])))
+    assert receipt['inventory'] == inventory
+    assert _receipt.inventory_path('E:\\airgap\\receipts\\plant-a\\receipt-4.json', receipt) == 'E:\\airgap\\receipts\\plant-a\\receipt-4.inventory'
+    basis = _receipt.receipt_basis(receipt, 'newest receipt', 'E:\\airgap\\receipts\\plant-a\\receipt-4.json')
+    assert (basis['kind'], basis['digests'], basis['receipt_id'], basis['missing']) == ('receipt', None, 'r-4', [path_of(9)])
+    assert basis['path'] == 'E:\\airgap\\receipts\\plant-a\\receipt-4.inventory' and basis['inventory'] == inventory
+    with pytest.raises(ManifestError, match='take 60 bytes'):
+        make(inventory=dict(inventory, size=61))
+    assert _receipt.inventory_path('receipt-4.json', make()) is None
