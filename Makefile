@@ -1,6 +1,8 @@
 # The project's two commands. Both set up what they need on a fresh Debian machine:
 #   make test   run every quality gate (tests/tools/check.py); STAGES="lint pssyntax" runs a few
 #   make demo   run the demo against the emulated lab (tests/lab/demo.py)
+#   make bench  run the performance benchmark on the emulated lab (benchmarks/run.py, docs/performance.md);
+#               BENCH_ARGS="--quick" for a smoke run. Not part of `make test`.
 # Virtualenvs live under .cache/ (git-ignored); `make clean` removes them and the test output.
 
 PYTHON ?= python3
@@ -9,8 +11,9 @@ VENV_OLDEST := .cache/venv-2.16
 REQ := tests/requirements
 STAGES ?=
 CHECK_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: test demo venvs system-packages-test system-packages-demo clean
+.PHONY: test demo bench venvs system-packages-test system-packages-demo clean
 
 test: system-packages-test $(VENV)/.installed $(VENV_OLDEST)/.installed
 	$(VENV)/bin/python tests/tools/check.py $(if $(strip $(STAGES)),--only $(STAGES)) $(CHECK_ARGS)
@@ -21,6 +24,9 @@ demo: system-packages-demo $(VENV)/.installed
 		exit 1; \
 	fi
 	$(VENV)/bin/python tests/lab/demo.py
+
+bench: system-packages-demo $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
 
 venvs: $(VENV)/.installed $(VENV_OLDEST)/.installed
 
