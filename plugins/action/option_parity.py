@@ -85,10 +85,18 @@ def _plain(value):
     return str(value)
 
 
-def describe_differences(differences: list, export_name: str, import_name: str) -> str:
-    """``update languages: export server A has [de, en], import server B has [en]``, joined by ``; ``."""
-    return '; '.join(f'{_SETTING_NAMES.get(d["setting"], d["setting"])}: export server {export_name} has {_plain(d["export"])}, '
-                     f'import server {import_name} has {_plain(d["import"])}' for d in differences)
+def describe_differences(differences: list, export_label: str, import_label: str) -> str:
+    """``update languages: export server A has [de, en], import server B has [en]``, joined by ``; ``.
+
+    The labels name who holds each side's value (``export server A``, ``the reference``).
+    """
+    return '; '.join(f'{_SETTING_NAMES.get(d["setting"], d["setting"])}: {export_label} has {_plain(d["export"])}, '
+                     f'{import_label} has {_plain(d["import"])}' for d in differences)
+
+
+def side_label(role: str, name: str | None) -> str:
+    """``export server WSUS01``; for settings without a server name (a bundle's or receipt's), who recorded them."""
+    return f'{role} server {name}' if name else f'the {role} server (as the reference settings record it)'
 
 
 class ActionModule(AirgapWsusAction):
@@ -114,7 +122,7 @@ class ActionModule(AirgapWsusAction):
         if not (state.get('config') or {}).get('available'):
             raise AirgapWsusError(unavailable_message(state))
         name = state.get('computer_name') or self._play_context.remote_addr or 'this server'
-        other = (reference.get('computer_name') if 'config' in reference else None) or 'the reference'
+        other = reference.get('computer_name') if 'config' in reference else None
         export, import_ = (state, reference) if side == 'export' else (reference, state)
         export_name, import_name = (name, other) if side == 'export' else (other, name)
         comparison = _parity.compare(export, import_)
@@ -135,9 +143,10 @@ class ActionModule(AirgapWsusAction):
 
         settings = _parity.fingerprint(state)
         if differences and mode == 'check':
+            listed = describe_differences(differences, side_label('export', export_name), side_label('import', import_name))
             return self._fail(result, f'the export and import servers must agree on express installation files and update languages, '
-                                      f'and they differ: {describe_differences(differences, export_name, import_name)}. Run this task with '
-                                      f'mode=enforce to change {name} to match, or change the other server', warnings, settings=settings)
+                                      f'and they differ: {listed}. Run this task with mode=enforce to change {name} to match, or change '
+                                      'the other server', warnings, settings=settings)
         if mode == 'enforce':
             outcome = self._enforce(runner, state, reference, name, warnings)
             if outcome.get('failed'):
@@ -201,7 +210,7 @@ class ActionModule(AirgapWsusAction):
         if remaining:
             return {'failed': True,
                     'msg': f'WSUS on {name} saved the options but still differs from the reference: '
-                           f'{describe_differences(remaining, name, "reference")}. Check the server\'s options in the Update Services console'}
+                           f'{describe_differences(remaining, name, "the reference")}. Check the server\'s options in the Update Services console'}
         return {'changed': bool(answer.get('changed')), 'settings': after, 'diff': diff}
 
     def _count_needing(self, executor) -> int:

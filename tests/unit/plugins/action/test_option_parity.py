@@ -51,7 +51,7 @@ def test_a_language_mismatch_fails_in_check_mode_and_changes_nothing():
     result = run(parity(), connection)
     assert result['failed'] and not result['changed']
     assert result['differences'] == [{'setting': 'languages', 'export': ['de', 'en'], 'import': ['en'], 'note': result['differences'][0]['note']}]
-    assert 'update languages: export server the reference has [de, en], import server WSUS-DMZ has [en]' in result['msg']
+    assert 'update languages: the export server (as the reference settings record it) has [de, en], import server WSUS-DMZ has [en]' in result['msg']
     assert 'mode=enforce' in result['msg']
     assert connection.names() == ['server_state']
 
