@@ -50,4 +50,3 @@ def run(host: t.Any, params: t.Mapping[str, t.Any], ctx: t.Any) -> t.Dict[str, t
         changed = _atomic.write_replacing(host, OPERATION, full, data)
     return {'path': full, 'root_exists': root_exists, 'changed': changed, 'count': len(digests), 'size': len(data),
             'sha256': sha256, 'sources': sources, 'files': listed, 'errors': errors}
-

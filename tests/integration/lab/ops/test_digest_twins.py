@@ -35,7 +35,7 @@ def test_content_delta_lists_only_what_the_other_side_lacks(call, host) -> None:
                                     'Include': [sha1_name(missing).replace('\\', '/').lower()]})
     assert answer.error is None, answer
     result = answer.result
-    listed = {path: size for path, size in result['files']}
+    listed = dict(result['files'])
     assert set(listed) == set(files) - {sha1_name(held_a), sha1_name(held_b, 'exe')}
     assert listed[sha1_name(new)] == len(new)
     assert (result['count'], result['bytes']) == (len(files), sum(len(data) for data in files.values()))
