@@ -83,6 +83,23 @@ function Test-ProcessAlive {
     return $delta.TotalSeconds -lt 2
 }
 
+function Get-Utf8CompleteEnd {
+    # Where the bytes up to $Length end on a whole UTF-8 character: before a lead byte whose
+    # character the buffer cuts short.
+    param([byte[]]$Buffer, [int]$Start, [int]$Length)
+    for ($back = 1; $back -le 3 -and $Length - $back -ge $Start; $back++) {
+        $byte = $Buffer[$Length - $back]
+        if (($byte -band 0xC0) -eq 0x80) { continue }
+        $need = 1
+        if (($byte -band 0xE0) -eq 0xC0) { $need = 2 }
+        elseif (($byte -band 0xF0) -eq 0xE0) { $need = 3 }
+        elseif (($byte -band 0xF8) -eq 0xF0) { $need = 4 }
+        if ($need -gt $back) { return $Length - $back }
+        return $Length
+    }
+    return $Length
+}
+
 function Read-Tail {
     # The last $Bytes of a file as text. UTF-16 logs (robocopy /UNILOG) are recognised by their
     # byte-order mark; other logs are UTF-8 when they decode as such, else the ANSI code page.
@@ -117,8 +134,15 @@ function Read-Tail {
         $stream.Dispose()
     }
     if ($unicode) { return [System.Text.Encoding]::Unicode.GetString($buffer, 0, $got) }
+    # A tail cut inside a UTF-8 character (at its start, or at its end while the log is being
+    # written) must not make the whole tail look like ANSI text: leave the partial character out.
+    $first = 0
+    if ($start -gt 0) {
+        while ($first -lt 3 -and $first -lt $got -and ($buffer[$first] -band 0xC0) -eq 0x80) { $first++ }
+    }
+    $end = Get-Utf8CompleteEnd -Buffer $buffer -Start $first -Length $got
     try {
-        return $StrictUtf8.GetString($buffer, 0, $got)
+        return $StrictUtf8.GetString($buffer, $first, $end - $first)
     }
     catch [System.ArgumentException] {
         return [System.Text.Encoding]::Default.GetString($buffer, 0, $got)

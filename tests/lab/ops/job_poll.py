@@ -24,6 +24,19 @@ OUTPUT = ('state', 'steps', 'free_bytes', 'now', 'started_at', 'ended_at', 'erro
 ANSI = 'cp1252'
 
 
+def utf8_complete_end(data: bytes, start: int) -> int:
+    """``Get-Utf8CompleteEnd``: where ``data`` ends on a whole UTF-8 character (a character cut short at the end is left out)."""
+    for back in range(1, 4):
+        if len(data) - back < start:
+            break
+        byte = data[len(data) - back]
+        if byte & 0xC0 == 0x80:
+            continue
+        need = 2 if byte & 0xE0 == 0xC0 else 3 if byte & 0xF0 == 0xE0 else 4 if byte & 0xF8 == 0xF0 else 1
+        return len(data) - back if need > back else len(data)
+    return len(data)
+
+
 def read_tail(host: t.Any, path: str, nbytes: int) -> t.Optional[str]:
     """``Read-Tail``: the last ``nbytes`` of a file as text, or None."""
     if nbytes <= 0 or not net.file_exists(host, path, None):
@@ -49,8 +62,12 @@ def read_tail(host: t.Any, path: str, nbytes: int) -> t.Optional[str]:
                                      '.ctor', 4, exc.dotnet_message) from None
     if unicode:
         return data.decode('utf-16-le', errors='replace')
+    first = 0
+    if start > 0:
+        while first < 3 and first < len(data) and data[first] & 0xC0 == 0x80:
+            first += 1
     try:
-        return data.decode('utf-8')
+        return data[first:utf8_complete_end(data, first)].decode('utf-8')
     except UnicodeDecodeError:
         return data.decode(ANSI, errors='replace')
 

@@ -206,3 +206,20 @@ def test_poll_and_cancel_of_unknown_jobs(call) -> None:
     drive = call('job_poll', {'JobRoot': 'Q:\\jobs', 'JobId': JOB}).error
     assert drive['message'] == "Cannot find drive. A drive with the name 'Q' does not exist."
     assert drive['type'] == 'System.Management.Automation.DriveNotFoundException'
+
+
+@pytest.mark.parametrize('nbytes', range(1, 12))
+def test_a_utf8_log_tail_cut_inside_a_character_keeps_its_text(call, host, nbytes) -> None:
+    # WsusUtil and robocopy logs name files in any language; a tail that starts or ends inside a
+    # multi-byte character must still read as UTF-8, not turn into ANSI mojibake.
+    log = 'C:\\ProgramData\\airgap.wsus\\utf8.log'
+    text = 'Prüfung — ✓ 完了'
+
+    def main(proc: t.Any) -> int:
+        host.fs.write_bytes(log, text.encode('utf-8')[:-1], make_parents=True)   # still being written: its last character is cut
+        return 0
+    host.register_executable('C:\\Tools\\writer.exe', main)
+    assert start(call, [step('write', 'C:\\Tools\\writer.exe', log=log)]).error is None
+    tail = wait_for(call, TailBytes=nbytes)['steps'][0]['log_tail']
+    assert 'Prüfung — ✓ 完'.endswith(tail)
+    assert len(tail.encode('utf-8')) >= nbytes - 5   # at most a character's 3 trailing bytes at the start, 2 lead bytes at the end
