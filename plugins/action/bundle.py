@@ -71,6 +71,7 @@ OPTIONS = {
     'content_dir': {'type': 'str'},
     'receipts': {'type': 'list', 'elements': 'str', 'default': []},
     'full': {'type': 'bool', 'default': False},
+    'package_pending': {'type': 'bool', 'default': False},
     'volume_size': {'type': 'str'},
     'signing_key': {'type': 'dict', 'options': KEY_OPTIONS, 'no_log': False},
     'verify_keys': {'type': 'list', 'elements': 'dict', 'options': KEY_OPTIONS, 'default': [], 'no_log': False},
@@ -471,7 +472,7 @@ class ActionModule(BundleAction):
             return Builder(self, args, destination, work_dir).run()
         if not args.get('path') and not args.get('volumes'):
             raise AirgapWsusError(f'state={args["state"]} needs the bundle: give path (the bundle folder) or volumes (its volume folders)')
-        for option in ('package', 'approvals', 'volume_size', 'signing_key'):
+        for option in ('package', 'approvals', 'volume_size', 'signing_key', 'package_pending'):
             if args.get(option):
                 raise AirgapWsusError(f'{option} is for state=built only; on the import side give path or volumes, and verify_keys')
         return Importer(self, args, destination, work_dir).run()
@@ -497,6 +498,11 @@ class Builder:
         args = self.args
         root = win_path(args['path'], 'path')
         package = win_path(args['package'], 'package')
+        # A plan made before the metadata export: the content is planned, the package is not there yet.
+        pending = bool(args['package_pending'])
+        if pending and not self.check_mode:
+            raise AirgapWsusError('package_pending is for check mode only (a plan made before the metadata export writes the package); '
+                                  'export the package first (airgap.wsus.metadata state=exported) and leave package_pending out')
         signing_key = load_signing_key(args)
         keys = verify_keys_of(args)
         volume_size = None
@@ -526,9 +532,13 @@ class Builder:
         content_info, package_info, root_info = path_infos(self.runner, [content_dir, package, root])
         if not content_info.get('exists') or not content_info.get('is_dir'):
             raise AirgapWsusError(f'the content folder {content_dir} does not exist on the host; give content_dir')
-        if not package_info.get('exists') or package_info.get('is_dir'):
+        if pending:
+            package_info = {'size': 0}
+            self.warnings.append(f'the plan leaves out the metadata package {package}, which the metadata export writes first: the bundle '
+                                 'needs its size more on the medium (the last package is a good estimate)')
+        elif not package_info.get('exists') or package_info.get('is_dir'):
             raise AirgapWsusError(f'the package {package} does not exist on the host; export it first (airgap.wsus.metadata state=exported)')
-        if not package_info.get('size'):
+        elif not package_info.get('size'):
             raise AirgapWsusError(f'the package {package} is empty: WsusUtil failed; export it again')
         if root_info.get('exists') and not root_info.get('is_dir'):
             raise AirgapWsusError(f'path {root} is a file on the host; give the transfer folder the bundles go in')
@@ -575,7 +585,7 @@ class Builder:
         self.warnings += choice['warnings']
         if basis is None:
             delta['basis'] = basis_summary
-        package_sha256 = self.package_sha256(package, package_size)
+        package_sha256 = None if pending else self.package_sha256(package, package_size)
 
         unchanged = self.unchanged_bundle(history, package_sha256, delta, signing_key, keys)
         if unchanged is not None:
@@ -617,7 +627,8 @@ class Builder:
                                   f'{packing["count"]} volume(s)); nothing was written. Free space on the medium or use a larger one')
         if self.check_mode:
             result['msg'] = (f'would build bundle sequence {plan["sequence"]} for {self.destination} ({basis_summary["kind"]} basis): '
-                             f'{delta["count"]} files, {_sizes.format_size(delta["bytes"])}, {packing["count"]} volume(s)')
+                             f'{delta["count"]} files, {_sizes.format_size(delta["bytes"])}, {packing["count"]} volume(s)'
+                             + (', and the metadata package still to be exported' if pending else ''))
             return self.finish(result)
 
         copies = self.copy(packing, content_dir, package, path, content_info, path_info)

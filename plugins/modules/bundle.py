@@ -135,6 +135,15 @@ options:
       - With O(state=built), send every content file, whatever the receipts say.
     type: bool
     default: false
+  package_pending:
+    description:
+      - With O(state=built) in check mode only, plan the bundle before the metadata export has
+        written O(package): the content to send, its volumes and the basis are planned, and
+        the package is left out of the plan (a warning says so; RV(package_sha256) is null).
+        The roles set it in check mode when the metadata step would export a new package.
+      - Refused outside check mode: a bundle is never built without its package.
+    type: bool
+    default: false
   volume_size:
     description:
       - With O(state=built), the capacity of one medium, such as V(4.7GB) (a DVD), V(25GB)
@@ -342,7 +351,7 @@ package_path:
   returned: always
   type: str
 package_sha256:
-  description: SHA-256 of the metadata package.
+  description: SHA-256 of the metadata package; null in a plan made with O(package_pending).
   returned: always
   type: str
 approvals:

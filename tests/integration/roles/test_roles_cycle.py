@@ -10,6 +10,7 @@ import json
 import os
 import re
 
+from ansible_collections.airgap.wsus.plugins.plugin_utils import _sizes
 from ansible_collections.airgap.wsus.tests.integration import playbook as pb
 from ansible_collections.airgap.wsus.tests.integration.roles import roles_helpers as rh
 
@@ -31,7 +32,13 @@ def test_plans_change_nothing_then_a_cycle_carries_catalog_and_content_then_only
     plan = rh.run_export(lab, check=True)
     report = rh.latest_report(lab, 'export', pb.EXPORT)
     assert report['status'] == 'planned' and report['check_mode'] is True and report['failed_step'] is None
-    assert rh.step(report, '2')['status'] == 'ok' and rh.step(report, '3')['status'] == 'skipped'
+    # The plan says what would travel even before the metadata package exists.
+    planned = rh.step(report, '3')
+    assert rh.step(report, '2')['status'] == 'ok' and planned['status'] == 'ok'
+    assert planned['summary'] == (f'would build bundle sequence 1 for plant-a (full basis): {len(exported)} files, '
+                                  f'{_sizes.format_size(sum(exported.values()))}, 1 volume(s), and the metadata package still to be exported')
+    assert report['bundle']['package_sha256'] is None and report['bundle']['sequence'] == 1
+    assert any('leaves out the metadata package' in warning for warning in report['warnings'])
     assert not os.path.exists(lab.sandbox_path(pb.EXPORT, rh.STAGED_PACKAGE))
     assert rh.tree(lab, 'E:\\') == {}
     stats = rh.role_task(plan, 'export_server', 'Summarize the run for AWX / Automation Controller').result

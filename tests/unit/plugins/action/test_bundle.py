@@ -279,6 +279,11 @@ def test_options_are_checked_before_any_round_trip():
     assert short['key'] not in verify(host, verify_keys=[short])['msg']
     built = run_action(host, state='built', path=ROOT, destination='plant-a', package='D:\\x\\export.xml.gz')
     assert 'signing_key is required' in built['msg']
+    # A plan may leave the package out; a build never does.
+    pending = run_action(host, state='built', path=ROOT, destination='plant-a', package='D:\\x\\export.xml.gz', package_pending=True,
+                         signing_key=KEY)
+    assert pending['failed'] and pending['msg'].startswith('package_pending is for check mode only')
+    assert 'package_pending is for state=built only' in verify(host, package_pending=True)['msg']
     assert host.calls == []
 
 
