@@ -24,8 +24,9 @@ def run(ctx: Context, core: str, suites: tuple[str, ...], workers: str = 'auto')
         return StageResult(ok=False, note=f'no tests: none of {", ".join("tests/" + s for s in suites)} exists')
     # importlib mode names each test module after its path: test folders have no __init__.py, and two
     # test files with the same name in different folders would otherwise collide ("import file mismatch").
+    # --durations: the slowest tests are printed on every run, so the test command's 20-minute budget stays visible.
     argv = [python, '-m', 'pytest', *paths, '--rootdir', ctx.root, '--import-mode=importlib', '-n', workers,
-            f'--timeout={TEST_TIMEOUT}', '-p', 'no:cacheprovider', '-q', '-rfE', '--color=no']
+            f'--timeout={TEST_TIMEOUT}', '-p', 'no:cacheprovider', '-q', '-rfE', '--color=no', '--durations=15']
     code = run_tool(ctx, argv, cwd=ctx.root, env=tool_env(ctx, core), timeout=RUN_TIMEOUT)
     if code == 0:
         return StageResult(ok=True, note=' '.join(paths))
