@@ -13,7 +13,9 @@ volume (content_sync's engine, ``_content_sync``), and a few small reads and wri
     (``_sequence.plan_next``, ``_delta.compute_delta``, ``_volumes.pack``), the free-space
     check, then per volume: robocopy job, file_hash, manifest + signature; the export history
     last, so a failed build never advances the baseline. A sealed bundle already at ``path``
-    is left alone; an unsealed one is resumed (robocopy skips what is there).
+    is left alone; an unsealed one is resumed (robocopy skips what is there). With nothing
+    new, the last bundle's manifests are hashed on the host and checked against the sealed
+    record (``_bundle_records``) instead of being read back: a manifest grows with the files.
 
 ``state: verified`` / ``deployed`` (import host)
     the volume folders (one path_info probe), each volume's manifest and signature (refused
@@ -21,7 +23,8 @@ volume (content_sync's engine, ``_content_sync``), and a few small reads and wri
     against the import record, then presence, size and hashes per volume. ``deployed`` then
     copies each volume's files into WsusContent (robocopy job per volume, never deleting),
     checks them there and writes the verified-content record the metadata module's order
-    guard reads.
+    guard reads, and the sealed record of what it deployed. Given the bundle imported last,
+    its manifests are hashed on the host and checked against that record instead of read.
 
 Hashing a volume is one ``file_hash`` call (the host hashes in parallel). A volume is bounded
 by its medium, so this stays within what one WinRM command can carry; it is not run as a
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import re
 import time
 import uuid
@@ -215,6 +219,10 @@ class Volume:
     unverifiable: list
     signed: bool
     warning: str | None = None
+    files: list = field(default_factory=list)
+    """``[name, sha256, size]`` of the manifest and signature as read (for the sealed records)."""
+    key_id: str | None = None
+    """The id of the key that verified the signature, when one did."""
 
     @property
     def label(self) -> str:
@@ -240,7 +248,10 @@ def read_volume(runner, folder: str, keys, allow_unsigned: bool) -> Volume | Non
         manifest, unverifiable = _manifest.parse_manifest(data)
     except _manifest.ManifestError as exc:
         raise BundleRefused(f'bundle refused: {folder}\\{MANIFEST}: {exc}') from None
-    return Volume(folder, manifest, unverifiable, check['signed'], check['warning'])
+    files = [[MANIFEST, hashlib.sha256(data).hexdigest(), len(data)]]
+    if signature is not None:
+        files.append([SIGNATURE, hashlib.sha256(signature).hexdigest(), len(signature)])
+    return Volume(folder, manifest, unverifiable, check['signed'], check['warning'], files, check.get('key_id'))
 
 
 def read_bundle(runner, args: dict, keys, require_all: bool):
@@ -643,16 +654,21 @@ class Builder:
                                                   basis=basis_summary, package=package_doc, volumes=entries, approvals=self.approvals_section())
         except _manifest.ManifestError as exc:
             raise AirgapWsusError(f'the bundle could not be described: {exc}') from None
+        written = []
         for volume, manifest in zip(packing['volumes'], manifests):
             folder = _winpath.join(path, _manifest.volume_folder(volume['index']))
             data = _manifest.canonical_bytes(manifest)
+            signature = None
             if signing_key is not None:
-                write_file(self.runner, _winpath.join(folder, SIGNATURE), _signing.signature_bytes(_signing.sign(data, signing_key)))
+                signature = _signing.signature_bytes(_signing.sign(data, signing_key))
+                write_file(self.runner, _winpath.join(folder, SIGNATURE), signature)
             write_file(self.runner, _winpath.join(folder, MANIFEST), data)
+            written.append((Volume(folder, manifest, [], signing_key is not None), data, signature))
         if signing_key is None:
             self.warnings.append(f'UNVERIFIED bundle: {path} was written without signatures because no signing_key was given; the import '
                                  'side accepts it only with allow_unsigned, and nothing proves it was not altered on the way')
         self.record(bundle_id, created, plan, basis, delta, package_sha256, path, basis_summary)
+        self.record_sealed(bundle_id, path, written, signing_key)
         result.update(bundle_id=bundle_id, copy=copies.result(),
                       msg=f'built bundle {bundle_id} (sequence {plan["sequence"]} for {self.destination}, {basis_summary["kind"]} basis): '
                           f'{delta["count"]} files, {_sizes.format_size(delta["bytes"])}, {packing["count"]} volume(s)')
@@ -764,6 +780,13 @@ class Builder:
         """The last bundle built for the destination, when nothing changed since (same package, no file to send): the no-op result."""
         if history is None or history['package_sha256'] != package_sha256 or delta['count'] or delta['missing_unavailable']:
             return None
+        facts = self.sealed_facts(history, signing_key)
+        if facts is not None:
+            if self.approvals is not None and facts['approvals'] != self.approvals_section():
+                return None
+            return dict(facts, changed=False, bundle_path=history['path'],
+                        msg=f'nothing new for {self.destination} since bundle {facts["bundle_id"]} (sequence {facts["sequence"]}) at '
+                            f'{history["path"]}: the same package and no content it lacks; no bundle was built')
         found = probe_volumes(self.runner, history['path']) if path_infos(self.runner, [history['path']])[0].get('is_dir') else []
         existing = self.existing_bundle(found, signing_key, keys)
         if existing is None or existing[1]['bundle_id'] != history['bundle_id']:
@@ -778,6 +801,52 @@ class Builder:
                      msg=f'nothing new for {self.destination} since bundle {summary["bundle_id"]} (sequence {summary["sequence"]}) at '
                          f'{history["path"]}: the same package and no content it lacks; no bundle was built')
         return facts
+
+    def record_sealed(self, bundle_id: str, path: str, written: list, signing_key) -> None:
+        """Write the sealed record (``_bundle_records``): the manifests' hashes and the facts a later no-op run returns."""
+        volumes = [volume for volume, _data, _signature in written]
+        try:
+            summary = _manifest.check_volume_set([v.manifest for v in volumes], [v.folder for v in volumes])
+        except _manifest.ManifestError:
+            return
+        facts = facts_of(volumes, summary)
+        facts['plan'] = plan_from_manifests(volumes)
+        files = []
+        for volume, data, signature in written:
+            folder = _manifest.volume_folder(volume.manifest['volume']['index'])
+            files.append([f'{folder}\\{MANIFEST}', hashlib.sha256(data).hexdigest(), len(data)])
+            if signature is not None:
+                files.append([f'{folder}\\{SIGNATURE}', hashlib.sha256(signature).hexdigest(), len(signature)])
+        record = _bundle_records.build_sealed_record(destination=self.destination, bundle_id=bundle_id, path=path, files=files, facts=facts)
+        if signing_key is not None:
+            record['signature'] = _signing.sign(_bundle_records.sealed_signed_bytes(record), signing_key)
+        write_file(self.runner, _bundle_records.export_sealed_path(self.work_dir, self.destination), _bundle_records.record_bytes(record))
+
+    def sealed_facts(self, history, signing_key) -> dict | None:
+        """The facts of the last bundle from its sealed record, when its manifests on the medium are still the bytes sealed.
+
+        One read of the record and one ``file_hash`` of the manifests, whatever the number of
+        files. ``None`` (read the manifests instead) when the record is absent, damaged, for another
+        bundle, not signed by ``signing_key`` (or signed when the task signs nothing), or when a
+        manifest or signature on the medium differs from what was sealed.
+        """
+        path = _bundle_records.export_sealed_path(self.work_dir, self.destination)
+        data = read_file(self.runner, path, 'the sealed record', max_bytes=_bundle_records.MAX_SMALL_RECORD_BYTES)
+        record = _bundle_records.parse_sealed_record(data, path, history) if data is not None else None
+        if record is None:
+            return None
+        if (record['signature'] is None) != (signing_key is None):
+            return None
+        if signing_key is not None:
+            try:
+                _signing.verify(_bundle_records.sealed_signed_bytes(record), record['signature'], [signing_key])
+            except _signing.SignatureError:
+                return None
+        observed = hash_files(self.runner, [_winpath.join(history['path'], rel) for rel, _digest, _size in record['files']])
+        for (_rel, digest, size), entry in zip(record['files'], observed):
+            if entry.get('error') or not entry.get('exists') or entry.get('size') != size or str(entry.get('sha256') or '').lower() != digest:
+                return None
+        return record['facts']
 
     def existing_bundle(self, found, signing_key, keys):
         """The sealed bundle at ``path`` (every volume has its manifest), or ``None`` (nothing there, or an unsealed build)."""
@@ -986,10 +1055,12 @@ class Importer:
         self.runner = action.host_runner()
         self.warnings: list = []
         self.deploy = args['state'] == 'deployed'
+        # The verification keys, loaded in run() so a bad key fails before any round trip.
+        self.keys: list = []
 
     def run(self) -> dict:
         args = self.args
-        keys = verify_keys_of(args)
+        keys = self.keys = verify_keys_of(args)
         if not keys and not args['allow_unsigned']:
             raise AirgapWsusError('verify_keys is required to check the bundle\'s signatures (the HMAC secret, or the export side\'s '
                                   'Ed25519 public key); set allow_unsigned: true only for a site that does not sign yet')
@@ -997,6 +1068,9 @@ class Importer:
         import_state = read_import_state(self.runner, self.work_dir, self.destination)
         if args.get('path'):
             args = self.args = self.locate(win_path(args['path'], 'path'), import_state)
+            imported = self.imported_again(args['path'], import_state, keys)
+            if imported is not None:
+                return self.finish(imported)
         volumes, summary = read_bundle(self.runner, args, keys, require_all=self.deploy or not args.get('volumes'))
         signed = all(v.signed for v in volumes)
         self.warnings += [v.warning for v in volumes if v.warning]
@@ -1141,10 +1215,62 @@ class Importer:
             size=summary['bytes'], hashes_checked=bool(self.args['verify_hashes']), verified_at=now_text())
         path = _bundle_records.verified_record_path(self.work_dir, summary['package']['sha256'])
         recorded = self.write_verified_record(path, record)
+        if self.args.get('path'):
+            self.record_sealed(self.args['path'], volumes, summary, result, self.keys)
         result.update(changed=changed or recorded, verified_record=path,
                       msg=f'deployed bundle {summary["bundle_id"]} (sequence {summary["sequence"]}): copied {files} file(s) '
                           f'({_sizes.format_size(size)}) into {content_dir} and verified all {summary["files"]}')
         return result
+
+    def record_sealed(self, bundle_path: str, volumes, summary: dict, result: dict, keys) -> None:
+        """Remember the deployed bundle's manifests (hashes as verified) and facts, so a later run that finds it imported reads none.
+
+        ``key_checks`` (``_signing.key_check``) lets that run prove it holds a key that verified them.
+        """
+        facts = facts_of(volumes, summary)
+        facts['signed'] = result['signed']
+        verified_by = {v.key_id for v in volumes if v.key_id}
+        facts['key_checks'] = sorted(_signing.key_check(key, summary['bundle_id']) for key in keys if key.key_id in verified_by)
+        files = [[f'{_winpath.basename(v.folder)}\\{name}', digest, size] for v in volumes for name, digest, size in v.files]
+        record = _bundle_records.build_sealed_record(destination=self.destination, bundle_id=summary['bundle_id'], path=bundle_path,
+                                                     files=files, facts=facts)
+        record['facts']['destination'] = summary['destination']
+        write_file(self.runner, _bundle_records.import_sealed_path(self.work_dir, self.destination), _bundle_records.record_bytes(record))
+
+    def imported_again(self, bundle_path: str, import_state: dict | None, keys) -> dict | None:
+        """The result for the bundle at ``bundle_path`` when it is the one last imported and its manifests are the bytes verified then.
+
+        One read of the import host's sealed record and one ``file_hash`` of the manifests,
+        whatever the number of files; ``None`` (read and verify the manifests) otherwise.
+        """
+        if import_state is None:
+            return None
+        path = _bundle_records.import_sealed_path(self.work_dir, self.destination)
+        data = read_file(self.runner, path, 'the sealed record', max_bytes=_bundle_records.MAX_SMALL_RECORD_BYTES)
+        expected = {'destination': self.destination, 'bundle_id': import_state['bundle_id'], 'path': bundle_path}
+        record = _bundle_records.parse_sealed_record(data, path, expected) if data is not None else None
+        if record is None:
+            return None
+        facts = dict(record['facts'])
+        if facts.get('signed') is not True:
+            # An unsigned bundle's run warns that nothing vouches for it: read it, and warn again.
+            return None
+        # Only with a key that verified it then: wrong keys are reported as such, even for a bundle already imported.
+        recorded = facts.pop('key_checks', None)
+        if not isinstance(recorded, list) or not set(recorded) & {_signing.key_check(key, record['bundle_id']) for key in keys}:
+            return None
+        try:
+            decision = _sequence.check_import(facts, import_state, destination=self.destination)
+        except (_sequence.SequenceError, KeyError, TypeError):
+            return None
+        if decision['action'] != 'noop':
+            return None
+        observed = hash_files(self.runner, [_winpath.join(bundle_path, rel) for rel, _digest, _size in record['files']])
+        for (_rel, digest, size), entry in zip(record['files'], observed):
+            if entry.get('error') or not entry.get('exists') or entry.get('size') != size or str(entry.get('sha256') or '').lower() != digest:
+                return None
+        facts.pop('destination', None)
+        return dict(facts, changed=False, problems=[], already_imported=True, bundle_path=bundle_path, msg=decision['reason'])
 
     def verified_record_present(self, summary) -> bool:
         path = _bundle_records.verified_record_path(self.work_dir, summary['package']['sha256'])

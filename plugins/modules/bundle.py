@@ -138,7 +138,7 @@ options:
   package_pending:
     description:
       - With O(state=built) in check mode only, plan the bundle before the metadata export has
-        written O(package): the content to send, its volumes and the basis are planned, and
+        written O(package). The content to send, its volumes and the basis are planned, and
         the package is left out of the plan (a warning says so; RV(package_sha256) is null).
         The roles set it in check mode when the metadata step would export a new package.
       - Refused outside check mode: a bundle is never built without its package.

@@ -15,12 +15,23 @@ failed build never advances the baseline):
   digests inline, ``sha1-sorted-base64``, which is still read). It names the bundle it
   belongs to, and a record that names another bundle than the history is ignored (a build
   interrupted between the two writes).
+- ``exports\\<destination>.sealed.json``: what the last bundle's manifests said when it was
+  sealed (the SHA-256 and size of each ``manifest.json`` and ``.sig``, and the result keys a
+  no-op run returns), signed with the signing key. A run with nothing new hashes the
+  manifests on the host and, when they are the bytes recorded, answers from this record
+  instead of reading manifests that grow with the number of files (``bundle`` falls back to
+  reading them when the record is absent, for another bundle, or signed by another key).
 
 Import host:
 
 - ``imports\\<destination>.json`` (written by ``receipt``): the last bundle this server
   imported for the destination (``{schema, destination, last_sequence, bundle_id,
   receipt_id, package_sha256, created}``); ``_sequence.check_import`` reads it.
+- ``deployed\\<destination>.sealed.json`` (written by ``bundle`` ``state: deployed``): the
+  bundle last deployed, as its verified manifests described it (same form as the export
+  host's, unsigned: it is the import host's own record, like the import record). A run that
+  finds that bundle imported already hashes its manifests and, when they are the bytes
+  verified, reports the no-op without reading them.
 - ``verified\\<package sha256>.json`` (written by ``bundle`` ``state: deployed``): the content
   of that package's bundle is in ``WsusContent`` and was verified there. The ``metadata``
   module's order guard looks for it.
@@ -42,6 +53,7 @@ EXPORT_SCHEMA = 'airgap.wsus.export-history/1'
 SENT_SCHEMA = 'airgap.wsus.export-sent/1'
 IMPORT_SCHEMA = 'airgap.wsus.import-record/1'
 VERIFIED_SCHEMA = 'airgap.wsus.verified/1'
+SEALED_SCHEMA = 'airgap.wsus.sealed/1'
 STATE_FOLDER = 'state'
 # A sent record holds 20 bytes per digest in base64: a million files take 27 MB.
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -86,6 +98,16 @@ def export_sent_inventory_name(destination: str) -> str:
 def export_sent_inventory_path(work_dir: str, destination: str) -> str:
     """``<work_dir>\\state\\exports\\<destination>.sent.inventory``."""
     return _winpath.join(work_dir, STATE_FOLDER, 'exports', export_sent_inventory_name(destination))
+
+
+def export_sealed_path(work_dir: str, destination: str) -> str:
+    """``<work_dir>\\state\\exports\\<destination>.sealed.json``."""
+    return _winpath.join(work_dir, STATE_FOLDER, 'exports', _file_name(destination, '.sealed.json'))
+
+
+def import_sealed_path(work_dir: str, destination: str) -> str:
+    """``<work_dir>\\state\\deployed\\<destination>.sealed.json`` (not under ``imports``: it is written before the metadata import)."""
+    return _winpath.join(work_dir, STATE_FOLDER, 'deployed', _file_name(destination, '.sealed.json'))
 
 
 def import_record_path(work_dir: str, destination: str) -> str:
@@ -152,6 +174,50 @@ def parse_export_history(data: bytes, path: str, destination: str) -> dict:
     if doc['destination'] != destination:
         raise RecordError(f'{path} records bundles for destination {doc["destination"]}, not {destination}; '
                           'Windows file names ignore case, so give the destination exactly as before')
+    return doc
+
+
+# --------------------------------------------------------------------------- sealed record
+
+_SEALED_KEYS = ('schema', 'destination', 'bundle_id', 'path', 'files', 'facts', 'signature')
+# facts -> volumes -> [volume] -> keys, and the signature's own mapping: six levels are plenty.
+_SEALED_DEPTH = 6
+
+
+def sealed_signed_bytes(record: Mapping) -> bytes:
+    """The bytes a sealed record's ``signature`` covers: the record without it, in canonical form."""
+    return _manifest.canonical_bytes({key: value for key, value in record.items() if key != 'signature'})
+
+
+def build_sealed_record(*, destination: str, bundle_id: str, path: str, files, facts: Mapping) -> dict:
+    """What bundle ``bundle_id`` at ``path`` was when sealed, unsigned (``signature`` None; see :func:`sealed_signed_bytes`).
+
+    ``files`` lists ``[path relative to the bundle folder, sha256, size]`` for each manifest and
+    signature file; ``facts`` are the result keys a run that finds nothing new returns.
+    """
+    return {'schema': SEALED_SCHEMA, 'destination': destination, 'bundle_id': bundle_id, 'path': path,
+            'files': [[str(rel), str(digest), int(size)] for rel, digest, size in files], 'facts': dict(facts), 'signature': None}
+
+
+def parse_sealed_record(data: bytes, path: str, history: Mapping) -> dict | None:
+    """Read a sealed record; ``None`` when it is damaged or describes another bundle than ``history`` (then manifests are read).
+
+    ``history`` is the mapping the record must agree with: ``destination``, ``bundle_id`` and ``path``.
+    """
+    try:
+        doc = _manifest.load_json(data, f'the record {path}', max_bytes=MAX_SMALL_RECORD_BYTES, max_depth=_SEALED_DEPTH)
+        if not isinstance(doc, dict) or doc.get('schema') != SEALED_SCHEMA:
+            return None
+        _manifest.check_object(doc, f'the record {path}', _SEALED_KEYS)
+    except ManifestError:
+        return None
+    if doc['destination'] != history['destination'] or doc['bundle_id'] != history['bundle_id'] or doc['path'] != history['path']:
+        return None
+    files = doc['files']
+    if not isinstance(doc['facts'], dict) or not isinstance(files, list) or not files or not all(
+            isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str) and _manifest.is_sha256(entry[1])
+            and isinstance(entry[2], int) and not isinstance(entry[2], bool) for entry in files):
+        return None
     return doc
 
 

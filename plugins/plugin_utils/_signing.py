@@ -184,6 +184,20 @@ def sign(data: bytes, key) -> dict:
     return {'algorithm': key.algorithm, 'key_id': key.key_id, 'signature': base64.b64encode(raw).decode('ascii')}
 
 
+def key_check(key: Key, context: str) -> str:
+    """A value that shows a later run holds the same key, without revealing it.
+
+    An HMAC of ``context`` under the shared secret, or the SHA-256 of the Ed25519 public key
+    with ``context``. Records on a host keep it in place of anything derived from a signature,
+    so a run that skips reading a document still proves it was given the key that verified it.
+    """
+    label = b'airgap.wsus key check\x00' + context.encode('utf-8')
+    if key.algorithm == 'hmac-sha256':
+        return 'hmac-sha256:' + hmac.new(key._secret, label, hashlib.sha256).hexdigest()  # pylint: disable=protected-access
+    public = key._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)  # pylint: disable=protected-access
+    return 'ed25519:' + hashlib.sha256(label + public).hexdigest()
+
+
 def signature_bytes(signature: Mapping) -> bytes:
     """Return the bytes of a ``.sig`` file for ``signature`` (canonical JSON, one line)."""
     return (json.dumps(dict(signature), sort_keys=True, separators=(',', ':'), ensure_ascii=True) + '\n').encode('ascii')

@@ -248,3 +248,15 @@ def test_only_bytes_are_signed():
 
 def test_verify_accepts_a_single_key():
     assert _signing.verify(DATA, _signing.sign(DATA, HMAC_KEY), HMAC_KEY) == 'site-key-2026'
+
+
+def test_a_key_check_tells_keys_apart_without_revealing_them(ed_keys):
+    hmac_key = _signing.load_key(HMAC_KEY)
+    check = _signing.key_check(hmac_key, 'bundle-1')
+    assert check == _signing.key_check(_signing.load_key(dict(HMAC_KEY)), 'bundle-1')
+    assert check != _signing.key_check(_signing.load_key(dict(HMAC_KEY, key=SECRET + 'x')), 'bundle-1')
+    assert check != _signing.key_check(hmac_key, 'bundle-2')
+    assert SECRET not in check and base64.b64encode(SECRET.encode()).decode() not in check
+    # The export side's private key and the import side's public key give the same check.
+    public = _signing.key_check(_signing.load_key(ed(ed_keys['public_pem'])), 'bundle-1')
+    assert public.startswith('ed25519:') and public == _signing.key_check(_signing.load_key(ed(ed_keys['private_pem']), 'sign'), 'bundle-1')
