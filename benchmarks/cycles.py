@@ -50,10 +50,12 @@ class Scale:
     slow_medium: t.Optional[int] = None
 
     def spec(self) -> dict:
+        # One language, the one the servers download (English), and no express files: every file
+        # reference of the catalog but shared EULAs becomes a file in WsusContent, so ``files``
+        # is about the number of content files, as in the issue's scales.
         catalog = {'seed': 'bench', 'updates': self.updates, 'files': self.files, 'file_size_min': self.file_size_min,
-                   'file_size_max': self.file_size_max}
-        # Every file of the catalog is downloaded (not only approved updates' files), so the content
-        # folder holds about as many files as the catalog references.
+                   'file_size_max': self.file_size_max, 'languages': ['en'], 'express_ratio': 0.0}
+        # Every file of the catalog is downloaded (not only approved updates' files).
         export: dict = {'name': EXPORT, 'role': 'export', 'catalog': catalog, 'wsus': {'deferred_download': False}}
         if self.slow_medium:
             export['faults'] = {'slow_drive': {'E:': self.slow_medium}}

@@ -154,8 +154,8 @@ def text_table(table: list) -> str:
 def markdown_table(table: list) -> str:
     lines = ['| figure | goal | measured | comparison (same run) | |', '|---|---|---|---|---|']
     for row in table:
-        lines.append('| ' + ' | '.join(cell.replace('|', '\\|') for cell in (row.figure, row.goal, row.measured, row.comparison,
-                                                                                _verdict(row))) + ' |')
+        cells = (row.figure, row.goal, row.measured, row.comparison, _verdict(row))
+        lines.append('| ' + ' | '.join(cell.replace('|', '\\|') for cell in cells) + ' |')
     return '\n'.join(lines)
 
 

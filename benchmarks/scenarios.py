@@ -29,12 +29,16 @@ QUICK_SCALES = {
     'files': Scale('files', updates=400, files=4000, new_updates=2),
     'updates': Scale('updates', updates=4000, files=200, new_updates=20),
 }
-# Bytes: files of a realistic spread of sizes, so the bundle's own files (manifest, signature,
-# approvals) weigh what they weigh next to real content.
-BYTES_SCALE = Scale('bytes', updates=1000, files=400, new_updates=100, file_size_min=64 * KIB, file_size_max=1 * MIB)
-QUICK_BYTES_SCALE = Scale('bytes', updates=200, files=80, new_updates=40, file_size_min=64 * KIB, file_size_max=512 * KIB)
+# Bytes: content files of megabytes, as in a real WsusContent (hundreds of gigabytes in tens of
+# thousands of files: several megabytes a file on average), so the bundle's own files (manifest,
+# signatures, approvals document: about 130 bytes a file carried and 200 bytes an approved or
+# declined update of the catalog) weigh what they weigh next to real content. With the lab's
+# default sizes (hundreds of bytes to a few hundred kilobytes) they would weigh far more than on
+# any site; docs/performance.md gives the overhead as a formula, for any content size.
+BYTES_SCALE = Scale('bytes', updates=1000, files=200, new_updates=100, file_size_min=1 * MIB, file_size_max=8 * MIB)
+QUICK_BYTES_SCALE = Scale('bytes', updates=200, files=80, new_updates=40, file_size_min=512 * KIB, file_size_max=4 * MIB)
 # Interruption: a medium slow enough that the copy takes seconds, so a drop lands in the middle of it.
-INTERRUPT_SCALE = Scale('interrupt', updates=400, files=200, new_updates=0, file_size_min=128 * KIB, file_size_max=512 * KIB)
+INTERRUPT_SCALE = Scale('interrupt', updates=400, files=100, new_updates=0, file_size_min=128 * KIB, file_size_max=512 * KIB)
 INTERRUPT_SPEED = 8 * MIB
 
 
