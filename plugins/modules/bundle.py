@@ -141,7 +141,7 @@ options:
         written O(package). The content to send, its volumes and the basis are planned, and
         the package is left out of the plan (a warning says so; RV(package_sha256) is null).
         The roles set it in check mode when the metadata step would export a new package.
-      - Refused outside check mode: a bundle is never built without its package.
+      - Refused outside check mode, because a bundle is never built without its package.
     type: bool
     default: false
   volume_size:

@@ -73,3 +73,24 @@ def test_examples_use_only_documented_options(name):
             subs = options[key].get('suboptions')
             if subs and isinstance(value, dict):
                 assert not set(value) - set(subs), f'{name}: example "{task.get("name")}" uses undocumented {key}.{sorted(set(value) - set(subs))}'
+
+
+def _descriptions(entries: dict, where: str):
+    for key, entry in (entries or {}).items():
+        description = entry.get('description')
+        for index, line in enumerate(description if isinstance(description, list) else [description]):
+            yield f'{where}.{key}.description[{index}]', line
+        yield from _descriptions(entry.get('suboptions') or entry.get('options') or {}, f'{where}.{key}')
+        yield from _descriptions(entry.get('contains') or {}, f'{where}.{key}')
+
+
+@pytest.mark.parametrize('name', MODULES)
+def test_every_description_is_text(name):
+    # An unquoted ': ' inside a description line makes YAML read a mapping; ansible-doc then refuses the whole module.
+    module = _doc_module(name)
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    found = list(_descriptions(doc['options'], 'options')) + list(_descriptions(yaml.safe_load(module.RETURN), 'RETURN'))
+    found += [(f'description[{i}]', line) for i, line in enumerate(doc['description'])]
+    assert found
+    bad = [where for where, line in found if not isinstance(line, str)]
+    assert not bad, f'{name}: not text (quote the line, or avoid ": " in it): {bad}'
