@@ -48,19 +48,12 @@ def _missing_modules() -> list:
 
 
 def collections_path() -> str:
-    """A folder holding ``ansible_collections/airgap/wsus`` for this checkout (the symlink the tests use under .cache)."""
-    parts = os.path.realpath(REPO).split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'airgap', 'wsus']:
-        return os.sep.join(parts[:-3])
-    shim = os.path.join(REPO, '.cache', 'collections')
-    link = os.path.join(shim, 'ansible_collections', 'airgap', 'wsus')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(REPO, link)
-        except FileExistsError:
-            pass
-    return shim
+    """A folder holding ``ansible_collections/airgap/wsus`` for this checkout (``tests/tools/collection_path.py``)."""
+    tests = os.path.join(REPO, 'tests')
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from tools.collection_path import collections_shim  # pylint: disable=import-error,import-outside-toplevel  # tests/ on sys.path
+    return collections_shim(REPO)
 
 
 def _prepare() -> str:

@@ -14,19 +14,15 @@ COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def collections_path() -> str:
-    """Return a directory holding ``ansible_collections/airgap/wsus`` for this checkout."""
-    parts = os.path.realpath(COLLECTION_ROOT).split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'airgap', 'wsus']:
-        return os.sep.join(parts[:-3])
-    shim = os.path.join(COLLECTION_ROOT, '.cache', 'collections')
-    link = os.path.join(shim, 'ansible_collections', 'airgap', 'wsus')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(COLLECTION_ROOT, link)
-        except FileExistsError:
-            pass
-    return shim
+    """Return a directory holding ``ansible_collections/airgap/wsus`` for this checkout (``tests/tools/collection_path.py``)."""
+    # The collection is not importable yet: load the shim maker as the test command does, from tests/.
+    tests = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, tests)
+    try:
+        from tools.collection_path import collections_shim  # pylint: disable=import-error  # found through the entry above
+    finally:
+        sys.path.remove(tests)
+    return collections_shim(COLLECTION_ROOT)
 
 
 COLLECTIONS_PATH = collections_path()

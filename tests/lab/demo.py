@@ -77,9 +77,11 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(HERE))
     from lab import spec as spec_mod  # noqa: E402  # pylint: disable=import-self
     from lab.lab import Lab, LabError  # noqa: E402
+    from tools.collection_path import collections_shim  # noqa: E402  # pylint: disable=import-error
 else:
     from . import spec as spec_mod
     from .lab import Lab, LabError
+    from ..tools.collection_path import collections_shim
 
 
 class DemoError(RuntimeError):
@@ -94,22 +96,6 @@ def human(size: t.Optional[int]) -> str:
         if size >= factor:
             return f'{size / factor:.3g} {unit}'
     return f'{size} B'
-
-
-def collections_path() -> str:
-    """A folder holding ``ansible_collections/airgap/wsus`` for this checkout (a symlink under .cache, as the tests use)."""
-    parts = os.path.realpath(REPO).split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'airgap', 'wsus']:
-        return os.sep.join(parts[:-3])
-    shim = os.path.join(REPO, '.cache', 'collections')
-    link = os.path.join(shim, 'ansible_collections', 'airgap', 'wsus')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(REPO, link)
-        except FileExistsError:
-            pass
-    return shim
 
 
 def ansible_playbook() -> str:
@@ -151,7 +137,7 @@ class Demo:
         config = os.path.join(self.state_dir, 'ansible.cfg')
         with open(config, 'w', encoding='utf-8') as handle:
             handle.write('# The demo\'s own settings come from the environment (tests/lab/demo.py).\n[defaults]\n')
-        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_CONFIG=config,
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_shim(REPO), ANSIBLE_CONFIG=config,
                         ANSIBLE_HOME=os.path.join(self.state_dir, 'ansible-home'),
                         ANSIBLE_LOCAL_TEMP=os.path.join(self.state_dir, 'ansible-tmp'), ANSIBLE_NOCOLOR='1',
                         ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_DEPRECATION_WARNINGS='0',

@@ -222,26 +222,6 @@ def tool_env(ctx: Context, core: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def collections_shim(root: str) -> str:
-    """Return a directory holding ``ansible_collections/airgap/wsus`` that resolves to ``root``.
-
-    Same layout as tests/conftest.py makes for pytest: a symlink under ``.cache/collections``
-    unless the tree already sits at ``.../ansible_collections/airgap/wsus``.
-    """
-    parts = os.path.realpath(root).split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'airgap', 'wsus']:
-        return os.sep.join(parts[:-3])
-    shim = os.path.join(root, '.cache', 'collections')
-    link = os.path.join(shim, 'ansible_collections', 'airgap', 'wsus')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(os.path.realpath(root), link)
-        except FileExistsError:
-            pass
-    return shim
-
-
 def read_yaml(path: str) -> t.Any:
     """Load one YAML document (PyYAML comes with ansible-core, so every test virtualenv has it)."""
     with open(path, encoding='utf-8') as handle:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-from .common import Context, PassCache, StageResult, collections_shim, file_digest, run_tool, tool_env, tree_digest, tree_files
+from .collection_path import collections_shim
+from .common import Context, PassCache, StageResult, file_digest, run_tool, tool_env, tree_digest, tree_files
 
 CORE = '2.19'
 LINT_TIMEOUT = 900
