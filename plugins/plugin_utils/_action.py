@@ -116,9 +116,11 @@ class AirgapWsusAction(ActionBase):
                 # shows nothing at all).
                 result.update(failed=True, msg=self.credentials_message(exc))
             elif _host_script.certificate_rejected(exc):
-                result.update(unreachable=True, msg=f'the connection to the host failed: the controller does not trust its HTTPS certificate '
-                                                    f'({str(exc).strip()[:300]}). Give the CA that issued it in ansible_winrm_ca_trust_path '
-                                                    '(a PEM file or folder), or connect by the name the certificate was issued to')
+                result.update(unreachable=True, msg=f'the connection to the host failed: HTTPS could not be set up, because the controller '
+                                                    f'does not trust the host\'s certificate or the port does not speak HTTPS ({str(exc).strip()[:300]}). '
+                                                    'Give the CA that issued the certificate in ansible_winrm_ca_trust_path (a PEM file or '
+                                                    'folder) and connect by the name it was issued to, or check ansible_port and '
+                                                    'ansible_winrm_scheme')
             elif isinstance(exc, AnsibleConnectionFailure):
                 result.update(unreachable=True, msg=f'the connection to the host failed: {exc}')
             else:

@@ -75,7 +75,7 @@ def test_an_untrusted_certificate_fails_at_once_naming_the_fix():
                                      'certificate verify failed: self-signed certificate')
     result = run(error)
     assert result.get('unreachable') is True and 'kept failing' not in result['msg']
-    assert 'does not trust its HTTPS certificate' in result['msg'] and 'ansible_winrm_ca_trust_path' in result['msg']
+    assert "does not trust the host's certificate" in result['msg'] and 'ansible_winrm_ca_trust_path' in result['msg']
 
 
 def test_an_unexpected_error_is_not_swallowed():
